@@ -1,0 +1,110 @@
+import { swaggerUI } from "@hono/swagger-ui";
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { bodyLimit } from "hono/body-limit";
+import { HTTPException } from "hono/http-exception";
+import { requestId } from "hono/request-id";
+import type { AppEnv } from "./app-env";
+import { ConfigError } from "./env";
+import { ApiError, type FieldError, toProblem } from "./errors";
+import { createLogger } from "./lib/log";
+import { withServices } from "./middleware/services";
+import { adminRoutes } from "./routes/admin";
+import { healthRoutes } from "./routes/health";
+import { messageRoutes } from "./routes/messages";
+
+const MAX_BODY_BYTES = 64 * 1024;
+
+const fieldErrors = (issues: { path: PropertyKey[]; message: string }[]): FieldError[] =>
+  issues.map((issue) => ({ path: issue.path.map(String).join("."), message: issue.message }));
+
+function toApiError(error: unknown): ApiError {
+  if (error instanceof ApiError) return error;
+  if (error instanceof HTTPException && error.status === 400) {
+    return new ApiError("malformed_request", "The request body is not valid JSON");
+  }
+  return new ApiError("internal_error", "Something went wrong on our side");
+}
+
+/** The Hono app, shared by the Worker entry and the tests. */
+export function newApp() {
+  const app = new OpenAPIHono<AppEnv>({
+    defaultHook: (result) => {
+      if (!result.success) {
+        throw new ApiError(
+          "validation_failed",
+          "The request has invalid fields",
+          fieldErrors(result.error.issues),
+        );
+      }
+    },
+  });
+
+  app.use(requestId({ headerName: "Request-Id" }));
+  app.use(
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: () => {
+        throw new ApiError(
+          "payload_too_large",
+          `Request bodies are limited to ${MAX_BODY_BYTES} bytes`,
+        );
+      },
+    }),
+  );
+  // A JSON API: refuse other media types up front rather than reading them as empty.
+  app.on(["POST", "PUT", "PATCH"], "/v1/*", async (c, next) => {
+    if (!/^application\/(.+\+)?json\b/i.test(c.req.header("content-type") ?? "")) {
+      throw new ApiError("unsupported_media_type", "Send the body as application/json");
+    }
+    await next();
+  });
+  app.use("/v1/*", withServices());
+  app.use("/healthz", withServices());
+
+  adminRoutes(app);
+  messageRoutes(app);
+  healthRoutes(app);
+
+  app.openAPIRegistry.registerComponent("securitySchemes", "apiKey", {
+    type: "http",
+    scheme: "bearer",
+    description: "A tenant API key: `sk_test_…` (sandbox) or `sk_live_…`",
+  });
+  app.openAPIRegistry.registerComponent("securitySchemes", "adminToken", {
+    type: "http",
+    scheme: "bearer",
+    description: "The operator's ADMIN_TOKEN secret",
+  });
+  app.doc31("/openapi.json", {
+    openapi: "3.1.0",
+    info: {
+      title: "Edge SMS gateway",
+      version: "0.1.0",
+      description: "Send SMS through Twilio, AWS and Africa's Talking from one API.",
+    },
+  });
+  app.get("/docs", swaggerUI({ url: "/openapi.json" }));
+
+  app.notFound((c) => {
+    const problem = toProblem(
+      new ApiError("not_found", `No route for ${c.req.method} ${c.req.path}`),
+      c.var.requestId,
+    );
+    return c.json(problem, 404, { "Content-Type": "application/problem+json" });
+  });
+
+  app.onError((error, c) => {
+    const apiError = toApiError(error);
+    if (apiError.code === "internal_error") {
+      const log = c.var.services?.log ?? createLogger({ request_id: c.var.requestId });
+      log.error(error instanceof ConfigError ? "configuration error" : "unhandled error", {
+        error: error instanceof Error ? (error.stack ?? error.message) : String(error),
+      });
+    }
+    return c.json(toProblem(apiError, c.var.requestId), apiError.status, {
+      "Content-Type": "application/problem+json",
+    });
+  });
+
+  return app;
+}

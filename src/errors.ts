@@ -1,0 +1,66 @@
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+
+/**
+ * The closed list of problem codes. Every error the API returns carries one of
+ * these; the OpenAPI document lists them, so clients can switch on `code`.
+ */
+export const ERROR_CODES = {
+  malformed_request: { status: 400, title: "Malformed request" },
+  unsupported_media_type: { status: 415, title: "Unsupported media type" },
+  payload_too_large: { status: 413, title: "Payload too large" },
+  validation_failed: { status: 422, title: "Validation failed" },
+  invalid_phone_number: { status: 422, title: "Invalid phone number" },
+  unauthorized: { status: 401, title: "Unauthorized" },
+  api_key_expired: { status: 401, title: "API key expired" },
+  api_key_revoked: { status: 401, title: "API key revoked" },
+  insufficient_scope: { status: 403, title: "Insufficient scope" },
+  not_found: { status: 404, title: "Not found" },
+  idempotency_key_reused: { status: 422, title: "Idempotency key reused" },
+  idempotency_request_in_progress: { status: 409, title: "Idempotent request in progress" },
+  no_provider_available: { status: 503, title: "No provider available" },
+  service_unavailable: { status: 503, title: "Service unavailable" },
+  internal_error: { status: 500, title: "Internal error" },
+} as const satisfies Record<string, { status: ContentfulStatusCode; title: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export interface FieldError {
+  path: string;
+  message: string;
+}
+
+export class ApiError extends Error {
+  readonly status: ContentfulStatusCode;
+  override name = "ApiError";
+
+  constructor(
+    readonly code: ErrorCode,
+    readonly detail: string,
+    readonly errors?: FieldError[],
+  ) {
+    super(detail);
+    this.status = ERROR_CODES[code].status;
+  }
+}
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: ErrorCode;
+  request_id: string;
+  errors?: FieldError[];
+}
+
+export function toProblem(error: ApiError, requestId: string): Problem {
+  return {
+    type: `https://sms-gateway.dev/problems/${error.code.replaceAll("_", "-")}`,
+    title: ERROR_CODES[error.code].title,
+    status: error.status,
+    detail: error.detail,
+    code: error.code,
+    request_id: requestId,
+    ...(error.errors ? { errors: error.errors } : {}),
+  };
+}

@@ -1,0 +1,20 @@
+import { newApp } from "./app";
+import { openScope } from "./context";
+import { type Env, loadConfig } from "./env";
+import { runSchedulerTick } from "./services/scheduler";
+
+const app = newApp();
+
+export default {
+  fetch: app.fetch,
+
+  /** Cron Trigger: the scheduler tick. Its claims are judged at the tick's scheduled time. */
+  async scheduled(controller, env, ctx) {
+    const scope = openScope(loadConfig(env), { cron: controller.cron });
+    try {
+      await runSchedulerTick(scope.services, new Date(controller.scheduledTime));
+    } finally {
+      ctx.waitUntil(scope.finished());
+    }
+  },
+} satisfies ExportedHandler<Env>;

@@ -1,0 +1,19 @@
+/**
+ * Counts the network round trips a request makes to Postgres and Redis, so the
+ * cost of an endpoint is visible (Server-Timing) and measured by the benchmark
+ * rather than guessed.
+ */
+export interface IoMeter {
+  dbConnections: number;
+  dbQueries: number;
+  kvRequests: number;
+}
+
+export const newIoMeter = (): IoMeter => ({ dbConnections: 0, dbQueries: 0, kvRequests: 0 });
+
+export function serverTiming(meter: IoMeter): string {
+  return [
+    `db;desc="queries=${meter.dbQueries} connections=${meter.dbConnections}"`,
+    `kv;desc="requests=${meter.kvRequests}"`,
+  ].join(", ");
+}

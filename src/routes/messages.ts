@@ -1,0 +1,208 @@
+import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import type { AppEnv } from "../app-env";
+import { sha256Hex } from "../lib/crypto";
+import { apiKeyAuth } from "../middleware/auth";
+import { requireScope } from "../services/api-keys";
+import { dispatchNow } from "../services/dispatch";
+import { getMessage, listMessages } from "../services/messages";
+import { acceptMessage, storeResponse } from "../services/send";
+import { json, MessageStatusSchema, MessageTypeSchema, Money, problems } from "./schemas";
+
+const SendMessageBody = z
+  .object({
+    to: z.string().min(1).max(32).openapi({ example: "+14155550100" }),
+    body: z.string().min(1).max(1600).openapi({ example: "Your order has shipped." }),
+    type: MessageTypeSchema.default("transactional"),
+    from: z
+      .string()
+      .regex(
+        /^(\+[1-9]\d{6,14}|[A-Za-z0-9 ]{1,11})$/,
+        "an E.164 number or an alphanumeric sender ID",
+      )
+      .optional(),
+    metadata: z
+      .record(z.string().max(40), z.string().max(500))
+      .refine((m) => Object.keys(m).length <= 20, "at most 20 keys")
+      .optional(),
+  })
+  .strict()
+  .openapi("SendMessage");
+
+const AcceptedMessage = z
+  .object({
+    id: z.string(),
+    status: MessageStatusSchema,
+    to: z.string(),
+    type: MessageTypeSchema,
+    segments: z.number().int(),
+    encoding: z.enum(["GSM-7", "UCS-2"]),
+    estimated_cost: Money,
+    currency: z.string(),
+    created_at: z.string(),
+  })
+  .openapi("AcceptedMessage");
+
+const MessageSummary = z
+  .object({
+    id: z.string(),
+    status: MessageStatusSchema,
+    status_reason: z.string().nullable(),
+    to: z.string(),
+    from: z.string().nullable(),
+    type: MessageTypeSchema,
+    body: z.string(),
+    segments: z.number().int(),
+    encoding: z.enum(["GSM-7", "UCS-2"]),
+    estimated_cost: Money,
+    currency: z.string(),
+    provider: z.string().nullable(),
+    provider_message_id: z.string().nullable(),
+    metadata: z.record(z.string(), z.string()),
+    created_at: z.string(),
+    updated_at: z.string(),
+    completed_at: z.string().nullable(),
+  })
+  .openapi("MessageSummary");
+
+const MessageDetail = MessageSummary.extend({
+  attempts: z.array(
+    z.object({
+      id: z.string(),
+      provider: z.string(),
+      started_at: z.string(),
+      ended_at: z.string().nullable(),
+      outcome: z.string().nullable(),
+      provider_message_id: z.string().nullable(),
+      error_code: z.string().nullable(),
+      error_message: z.string().nullable(),
+      cost: Money.nullable(),
+      currency: z.string().nullable(),
+    }),
+  ),
+  events: z.array(
+    z.object({
+      id: z.string(),
+      status: MessageStatusSchema,
+      applied: z.boolean(),
+      source: z.string(),
+      provider: z.string().nullable(),
+      provider_status: z.string().nullable(),
+      error_code: z.string().nullable(),
+      occurred_at: z.string(),
+      received_at: z.string(),
+    }),
+  ),
+}).openapi("Message");
+
+const sendRoute = createRoute({
+  method: "post",
+  path: "/v1/messages",
+  summary: "Send one SMS",
+  description:
+    "Validates, prices and persists the message, answers 202, then hands it to a provider. " +
+    "`Prefer: wait` answers after the provider hand-off instead (201 when a provider accepted it).",
+  security: [{ apiKey: [] }],
+  request: {
+    headers: z.object({
+      "idempotency-key": z
+        .string()
+        .min(1)
+        .max(255)
+        .regex(/^[\x21-\x7e]+$/)
+        .optional(),
+      prefer: z.string().optional(),
+    }),
+    body: { required: true, content: { "application/json": { schema: SendMessageBody } } },
+  },
+  responses: {
+    201: json(MessageSummary, "Handed to a provider (with `Prefer: wait`)"),
+    202: json(AcceptedMessage, "Accepted and persisted; dispatch follows"),
+    ...problems(400, 401, 403, 409, 413, 415, 422, 503),
+  },
+});
+
+const getRoute = createRoute({
+  method: "get",
+  path: "/v1/messages/{id}",
+  summary: "A message with its attempts and status events",
+  security: [{ apiKey: [] }],
+  request: { params: z.object({ id: z.string().max(64) }) },
+  responses: { 200: json(MessageDetail, "The message"), ...problems(401, 403, 404) },
+});
+
+const listRoute = createRoute({
+  method: "get",
+  path: "/v1/messages",
+  summary: "Messages, newest first, with cursor pagination",
+  security: [{ apiKey: [] }],
+  request: {
+    query: z.object({
+      status: MessageStatusSchema.optional(),
+      limit: z.coerce.number().int().min(1).max(100).default(20),
+      cursor: z
+        .string()
+        .regex(/^msg_[0-9a-z]{26}$/i)
+        .optional(),
+    }),
+  },
+  responses: {
+    200: json(
+      z.object({ data: z.array(MessageSummary), next_cursor: z.string().nullable() }),
+      "A page of messages",
+    ),
+    ...problems(401, 403, 422),
+  },
+});
+
+export function messageRoutes(app: OpenAPIHono<AppEnv>) {
+  // Hono's "/v1/messages/*" also matches "/v1/messages" itself.
+  app.use("/v1/messages/*", apiKeyAuth());
+
+  app.openapi(sendRoute, async (c) => {
+    const s = c.var.services;
+    const principal = c.var.principal;
+    requireScope(principal, "messages:send");
+    const input = c.req.valid("json");
+    const headers = c.req.valid("header");
+    const wait = /(^|[\s,;])wait\b/i.test(headers.prefer ?? "");
+    const idempotency = headers["idempotency-key"]
+      ? {
+          key: headers["idempotency-key"],
+          requestHash: await sha256Hex(await c.req.text()),
+        }
+      : null;
+    const result = await acceptMessage(s, principal, input, idempotency, wait);
+    if (result.kind === "replayed") {
+      c.header("Idempotent-Replayed", "true");
+      return c.json(result.body as never, result.status as 201);
+    }
+    const id = result.response.id;
+    if (!wait) {
+      s.background(() => dispatchNow(s, id));
+      return c.json(result.response, 202);
+    }
+    await dispatchNow(s, id);
+    const message = await getMessage(s, principal.tenantId, id);
+    const { attempts: _a, events: _e, ...summary } = message;
+    const status = summary.provider_message_id ? 201 : 202;
+    if (idempotency) await storeResponse(s, principal.tenantId, id, status, summary);
+    c.header("Preference-Applied", "wait");
+    return c.json(summary as never, status as 201);
+  });
+
+  app.openapi(getRoute, async (c) => {
+    requireScope(c.var.principal, "messages:read");
+    const message = await getMessage(
+      c.var.services,
+      c.var.principal.tenantId,
+      c.req.valid("param").id,
+    );
+    return c.json(message, 200);
+  });
+
+  app.openapi(listRoute, async (c) => {
+    requireScope(c.var.principal, "messages:read");
+    const page = await listMessages(c.var.services, c.var.principal.tenantId, c.req.valid("query"));
+    return c.json(page, 200);
+  });
+}

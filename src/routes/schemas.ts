@@ -1,0 +1,49 @@
+import { z } from "@hono/zod-openapi";
+import { MESSAGE_STATUSES } from "../domain/status";
+import { ERROR_CODES } from "../errors";
+
+export const ProblemSchema = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string(),
+    code: z.enum(Object.keys(ERROR_CODES) as [keyof typeof ERROR_CODES]),
+    request_id: z.string(),
+    errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+  })
+  .openapi("Problem", {
+    description: `RFC 9457 problem details. \`code\` is one of a closed list:\n\n${Object.entries(
+      ERROR_CODES,
+    )
+      .map(([code, { status, title }]) => `- \`${code}\` (${status}): ${title}`)
+      .join("\n")}`,
+  });
+
+/** The problem+json responses a route can answer with, for the OpenAPI document. */
+export function problems(...statuses: number[]) {
+  return Object.fromEntries(
+    statuses.map((status) => [
+      status,
+      {
+        description: Object.entries(ERROR_CODES)
+          .filter(([, e]) => e.status === status)
+          .map(([code]) => code)
+          .join(", "),
+        content: { "application/problem+json": { schema: ProblemSchema } },
+      },
+    ]),
+  );
+}
+
+export const json = <T extends z.ZodType>(schema: T, description: string) => ({
+  description,
+  content: { "application/json": { schema } },
+});
+
+export const MessageStatusSchema = z.enum(MESSAGE_STATUSES);
+export const MessageTypeSchema = z.enum(["transactional", "promotional", "otp"]);
+export const Money = z
+  .string()
+  .regex(/^-?\d+\.\d{4,6}$/)
+  .openapi({ example: "0.0079" });

@@ -1,0 +1,168 @@
+import { and, eq, isNull, sql } from "drizzle-orm";
+import type { Services } from "../context";
+import { apiKeys, tenants } from "../db/schema";
+import { ApiError } from "../errors";
+import { randomBase62, sha256Hex } from "../lib/crypto";
+import { newId } from "../lib/ids";
+
+export const SCOPES = ["messages:send", "messages:read"] as const;
+export type Scope = (typeof SCOPES)[number];
+export type KeyMode = "test" | "live";
+
+export interface Principal {
+  keyId: string;
+  tenantId: string;
+  mode: KeyMode;
+  scopes: Scope[];
+  expiresAt: string | null;
+}
+
+/** What the cache holds for a key hash: the principal, or a tombstone after revocation. */
+type CachedKey = Principal | { revoked: true };
+
+const CACHE_TTL_SECONDS = 300;
+/** Longer than the cache TTL, so no stale positive entry can outlive the tombstone. */
+const TOMBSTONE_TTL_SECONDS = 2 * CACHE_TTL_SECONDS;
+const cacheKey = (hash: string) => `apikey:${hash}`;
+
+export interface IssuedKey {
+  id: string;
+  key: string;
+  prefix: string;
+  mode: KeyMode;
+  scopes: Scope[];
+  expires_at: string | null;
+  created_at: string;
+}
+
+export interface KeySpec {
+  mode: KeyMode;
+  scopes: Scope[];
+  expiresAt: Date | null;
+}
+
+function newKeyRow(spec: KeySpec, now: Date) {
+  const key = `sk_${spec.mode}_${randomBase62(32)}`;
+  return { key, id: newId("key", now.getTime()), prefix: key.slice(0, 12) };
+}
+
+const issued = (
+  row: { id: string; prefix: string },
+  key: string,
+  spec: KeySpec,
+  now: Date,
+): IssuedKey => ({
+  id: row.id,
+  key,
+  prefix: row.prefix,
+  mode: spec.mode,
+  scopes: spec.scopes,
+  expires_at: spec.expiresAt?.toISOString() ?? null,
+  created_at: now.toISOString(),
+});
+
+/** Creates a tenant and its first key in one statement; the key is shown only here. */
+export async function createTenant(s: Services, name: string, spec: KeySpec) {
+  const now = s.now();
+  const tenantId = newId("ten", now.getTime());
+  const { key, id, prefix } = newKeyRow(spec, now);
+  const hash = await sha256Hex(key);
+  await s.db.execute(sql`
+    with tenant as (
+      insert into tenants (id, name, created_at) values (${tenantId}, ${name}, ${now})
+    )
+    insert into api_keys (id, tenant_id, hash, prefix, mode, scopes, expires_at, created_at)
+    values (${id}, ${tenantId}, ${hash}, ${prefix}, ${spec.mode}, ${sql.param(spec.scopes)},
+      ${spec.expiresAt}, ${now})`);
+  return {
+    id: tenantId,
+    name,
+    created_at: now.toISOString(),
+    api_key: issued({ id, prefix }, key, spec, now),
+  };
+}
+
+export async function addKey(s: Services, tenantId: string, spec: KeySpec): Promise<IssuedKey> {
+  const now = s.now();
+  const { key, id, prefix } = newKeyRow(spec, now);
+  const hash = await sha256Hex(key);
+  const result = await s.db.execute(sql`
+    insert into api_keys (id, tenant_id, hash, prefix, mode, scopes, expires_at, created_at)
+    select ${id}, id, ${hash}, ${prefix}, ${spec.mode}, ${sql.param(spec.scopes)},
+      ${spec.expiresAt}, ${now}
+    from tenants where id = ${tenantId}`);
+  if (result.rowCount === 0) throw new ApiError("not_found", `No tenant ${tenantId}`);
+  return issued({ id, prefix }, key, spec, now);
+}
+
+export async function listKeys(s: Services, tenantId: string) {
+  const [tenant] = await s.db
+    .select({ id: tenants.id })
+    .from(tenants)
+    .where(eq(tenants.id, tenantId));
+  if (!tenant) throw new ApiError("not_found", `No tenant ${tenantId}`);
+  const rows = await s.db
+    .select()
+    .from(apiKeys)
+    .where(eq(apiKeys.tenantId, tenantId))
+    .orderBy(apiKeys.id);
+  return rows.map((k) => ({
+    id: k.id,
+    prefix: k.prefix,
+    mode: k.mode,
+    scopes: k.scopes as Scope[],
+    expires_at: k.expiresAt?.toISOString() ?? null,
+    revoked_at: k.revokedAt?.toISOString() ?? null,
+    created_at: k.createdAt.toISOString(),
+  }));
+}
+
+/** Revokes at once: the database row, and a tombstone over any cached copy. */
+export async function revokeKey(s: Services, tenantId: string, keyId: string): Promise<void> {
+  const [row] = await s.db
+    .update(apiKeys)
+    .set({ revokedAt: s.now() })
+    .where(and(eq(apiKeys.id, keyId), eq(apiKeys.tenantId, tenantId), isNull(apiKeys.revokedAt)))
+    .returning({ hash: apiKeys.hash });
+  if (!row) throw new ApiError("not_found", `No active key ${keyId} for tenant ${tenantId}`);
+  await s.redis.set<CachedKey>(
+    cacheKey(row.hash),
+    { revoked: true },
+    { ex: TOMBSTONE_TTL_SECONDS },
+  );
+}
+
+/**
+ * Resolves a bearer key to its principal: one Redis round trip when cached,
+ * else one Postgres query that fills the cache. The cache write is `NX`, so it
+ * can never overwrite a revocation tombstone written meanwhile.
+ */
+export async function authenticate(s: Services, key: string): Promise<Principal> {
+  const hash = await sha256Hex(key);
+  let cached = await s.redis.get<CachedKey>(cacheKey(hash));
+  if (!cached) {
+    const [row] = await s.db.select().from(apiKeys).where(eq(apiKeys.hash, hash));
+    if (!row) throw new ApiError("unauthorized", "The API key is not valid");
+    cached = row.revokedAt
+      ? { revoked: true }
+      : {
+          keyId: row.id,
+          tenantId: row.tenantId,
+          mode: row.mode,
+          scopes: row.scopes as Scope[],
+          expiresAt: row.expiresAt?.toISOString() ?? null,
+        };
+    await s.redis.set(cacheKey(hash), cached, { ex: CACHE_TTL_SECONDS, nx: true });
+  }
+  if ("revoked" in cached) throw new ApiError("api_key_revoked", "The API key has been revoked");
+  if (cached.expiresAt && Date.parse(cached.expiresAt) <= s.now().getTime()) {
+    throw new ApiError("api_key_expired", "The API key has expired");
+  }
+  return cached;
+}
+
+export function requireScope(principal: Principal, scope: Scope): void {
+  if (!principal.scopes.includes(scope)) {
+    throw new ApiError("insufficient_scope", `The API key lacks the scope ${scope}`);
+  }
+}

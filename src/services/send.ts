@@ -1,0 +1,170 @@
+import { and, eq } from "drizzle-orm";
+import type { Services } from "../context";
+import { messages } from "../db/schema";
+import { analyzeBody } from "../domain/encoding";
+import { normalizePhone } from "../domain/phone";
+import { estimateCost, formatMoney } from "../domain/pricing";
+import { ApiError } from "../errors";
+import { newId } from "../lib/ids";
+import type { Principal } from "./api-keys";
+import { providersFor } from "./providers";
+
+export type MessageType = "transactional" | "promotional" | "otp";
+
+export interface SendInput {
+  to: string;
+  body: string;
+  type: MessageType;
+  from?: string | undefined;
+  metadata?: Record<string, string> | undefined;
+}
+
+export interface Idempotency {
+  key: string;
+  /** Hash of the request body: the same key with another body is a client bug. */
+  requestHash: string;
+}
+
+export interface AcceptedMessage {
+  id: string;
+  status: "queued";
+  to: string;
+  type: MessageType;
+  segments: number;
+  encoding: "GSM-7" | "UCS-2";
+  estimated_cost: string;
+  currency: string;
+  created_at: string;
+}
+
+export type AcceptResult =
+  | { kind: "accepted"; response: AcceptedMessage }
+  | { kind: "replayed"; status: number; body: unknown };
+
+/**
+ * How long after acceptance the scheduler leaves a message to the dispatch that
+ * follows the response (waitUntil); past it, the scheduler takes over.
+ */
+export const INLINE_DISPATCH_GRACE_MS = 60_000;
+/** An idempotent request still without a response after this long died in flight. */
+const IN_FLIGHT_TIMEOUT_MS = 60_000;
+
+/**
+ * Accepts a message: normalize, price, persist. The row is in Postgres before
+ * any provider can be called; dispatch happens afterwards (see dispatch.ts).
+ * With an idempotency key, one INSERT … ON CONFLICT decides first-or-replay.
+ *
+ * `respondLater`: the caller will store the response itself (Prefer: wait),
+ * so until then a concurrent duplicate sees the request as in flight.
+ */
+export async function acceptMessage(
+  s: Services,
+  principal: Principal,
+  input: SendInput,
+  idempotency: Idempotency | null,
+  respondLater: boolean,
+): Promise<AcceptResult> {
+  const phone = normalizePhone(input.to, s.config.DEFAULT_REGION);
+  if (!phone.ok) {
+    throw new ApiError(
+      "invalid_phone_number",
+      `"to" is not a valid mobile number (${phone.reason})`,
+      [{ path: "to", message: phone.reason }],
+    );
+  }
+  if (providersFor(s, principal.mode).length === 0) {
+    throw new ApiError(
+      "no_provider_available",
+      `No provider is configured for ${principal.mode} keys`,
+    );
+  }
+  const now = s.now();
+  const analysis = analyzeBody(input.body);
+  const cost = estimateCost(phone.country, analysis.segments);
+  const response: AcceptedMessage = {
+    id: newId("msg", now.getTime()),
+    status: "queued",
+    to: phone.e164,
+    type: input.type,
+    segments: analysis.segments,
+    encoding: analysis.encoding,
+    estimated_cost: formatMoney(cost.micros),
+    currency: cost.currency,
+    created_at: now.toISOString(),
+  };
+  const row = {
+    id: response.id,
+    tenantId: principal.tenantId,
+    apiKeyId: principal.keyId,
+    mode: principal.mode,
+    to: phone.e164,
+    country: phone.country,
+    from: input.from ?? null,
+    body: input.body,
+    type: input.type,
+    encoding: analysis.encoding,
+    segments: analysis.segments,
+    estimatedCostMicros: cost.micros,
+    currency: cost.currency,
+    metadata: input.metadata ?? null,
+    status: "queued",
+    dispatchState: "pending" as const,
+    nextAttemptAt: new Date(now.getTime() + INLINE_DISPATCH_GRACE_MS),
+    idempotencyKey: idempotency?.key ?? null,
+    requestHash: idempotency?.requestHash ?? null,
+    responseStatus: idempotency && !respondLater ? 202 : null,
+    responseBody: idempotency && !respondLater ? response : null,
+    createdAt: now,
+    updatedAt: now,
+  };
+  const inserted = await s.db
+    .insert(messages)
+    .values(row)
+    .onConflictDoNothing({ target: [messages.tenantId, messages.idempotencyKey] })
+    .returning({ id: messages.id });
+  if (inserted.length > 0 || !idempotency) return { kind: "accepted", response };
+  return replay(s, principal.tenantId, idempotency);
+}
+
+async function replay(
+  s: Services,
+  tenantId: string,
+  idempotency: Idempotency,
+): Promise<AcceptResult> {
+  const [original] = await s.db
+    .select()
+    .from(messages)
+    .where(and(eq(messages.tenantId, tenantId), eq(messages.idempotencyKey, idempotency.key)));
+  if (!original) throw new Error("idempotency conflict without a row");
+  if (original.requestHash !== idempotency.requestHash) {
+    throw new ApiError(
+      "idempotency_key_reused",
+      "This Idempotency-Key was used with a different request body",
+    );
+  }
+  if (original.responseStatus !== null) {
+    return { kind: "replayed", status: original.responseStatus, body: original.responseBody };
+  }
+  if (s.now().getTime() - original.createdAt.getTime() < IN_FLIGHT_TIMEOUT_MS) {
+    throw new ApiError(
+      "idempotency_request_in_progress",
+      "A request with this Idempotency-Key is still in progress; retry later",
+    );
+  }
+  // The first request died before answering; the message itself is safe in the database.
+  return { kind: "replayed", status: 202, body: { id: original.id, status: original.status } };
+}
+
+/** Stores the response of a `respondLater` request so replays return it. */
+export async function storeResponse(
+  s: Services,
+  tenantId: string,
+  messageId: string,
+  status: number,
+  body: unknown,
+): Promise<void> {
+  await s.db
+    .update(messages)
+    .set({ responseStatus: status, responseBody: body })
+    .where(and(eq(messages.id, messageId), eq(messages.tenantId, tenantId)));
+}

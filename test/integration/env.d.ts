@@ -1,0 +1,9 @@
+declare module "cloudflare:test" {
+  interface ProvidedEnv {
+    DATABASE_URL: string;
+    NEON_WS_PROXY: string;
+    UPSTASH_REDIS_REST_URL: string;
+    UPSTASH_REDIS_REST_TOKEN: string;
+    ADMIN_TOKEN: string;
+  }
+}

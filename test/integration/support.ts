@@ -1,0 +1,146 @@
+import {
+  createExecutionContext,
+  createScheduledController,
+  env,
+  SELF,
+  waitOnExecutionContext,
+} from "cloudflare:test";
+import { Redis } from "@upstash/redis/cloudflare";
+import { expect } from "vitest";
+import { openScope, type Services } from "../../src/context";
+import { type Env, loadConfig } from "../../src/env";
+import worker from "../../src/index";
+import { sandboxLedgerKey } from "../../src/services/providers";
+
+export const ADMIN = { authorization: `Bearer ${env.ADMIN_TOKEN}` };
+
+export function api(path: string, init: RequestInit = {}): Promise<Response> {
+  return SELF.fetch(`https://gateway.test${path}`, init);
+}
+
+export function postJson(
+  path: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<Response> {
+  return api(path, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: JSON.stringify(body),
+  });
+}
+
+export interface TestTenant {
+  id: string;
+  key: string;
+  keyId: string;
+  auth: Record<string, string>;
+}
+
+export async function newTenant(apiKey: Record<string, unknown> = {}): Promise<TestTenant> {
+  const response = await postJson(
+    "/v1/admin/tenants",
+    { name: `tenant ${crypto.randomUUID()}`, api_key: apiKey },
+    ADMIN,
+  );
+  if (response.status !== 201) throw new Error(`tenant creation: ${await response.text()}`);
+  const body = (await response.json()) as { id: string; api_key: { id: string; key: string } };
+  return {
+    id: body.id,
+    key: body.api_key.key,
+    keyId: body.api_key.id,
+    auth: { authorization: `Bearer ${body.api_key.key}` },
+  };
+}
+
+export interface MessageView {
+  id: string;
+  status: string;
+  status_reason: string | null;
+  provider: string | null;
+  provider_message_id: string | null;
+  attempts: { outcome: string | null; provider: string; error_code: string | null }[];
+  events: { status: string; applied: boolean; source: string }[];
+}
+
+export async function getMessage(tenant: TestTenant, id: string): Promise<MessageView> {
+  const response = await api(`/v1/messages/${id}`, { headers: tenant.auth });
+  if (response.status !== 200) throw new Error(`GET message: ${response.status}`);
+  return (await response.json()) as MessageView;
+}
+
+/** Polls until the message reaches one of `statuses` (bounded by attempts, not asserted on time). */
+export async function waitForStatus(
+  tenant: TestTenant,
+  id: string,
+  statuses: string[],
+): Promise<MessageView> {
+  for (let i = 0; i < 200; i++) {
+    const message = await getMessage(tenant, id);
+    if (statuses.includes(message.status)) return message;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  const last = await getMessage(tenant, id);
+  throw new Error(`message ${id} stayed ${last.status}, expected ${statuses.join("|")}`);
+}
+
+/** Runs `fn` with a services scope like a request's, and waits for its background work. */
+export async function withServices<T>(fn: (s: Services) => Promise<T>): Promise<T> {
+  const scope = openScope(loadConfig(env as unknown as Env), { test: true });
+  try {
+    return await fn(scope.services);
+  } finally {
+    await scope.finished();
+  }
+}
+
+/** Invokes the Worker's Cron handler as Cloudflare would, at a chosen scheduled time. */
+export async function runCron(scheduledTime: Date): Promise<void> {
+  const controller = createScheduledController({
+    scheduledTime,
+    cron: "* * * * *",
+  });
+  const ctx = createExecutionContext();
+  await worker.scheduled(controller, env as unknown as Env, ctx);
+  await waitOnExecutionContext(ctx);
+}
+
+const redis = () =>
+  new Redis({
+    url: env.UPSTASH_REDIS_REST_URL,
+    token: env.UPSTASH_REDIS_REST_TOKEN,
+    enableTelemetry: false,
+  });
+
+/** How many requests the sandbox provider accepted for a message. */
+export async function sandboxAccepted(messageId: string): Promise<number> {
+  return Number((await redis().get<number>(sandboxLedgerKey(messageId))) ?? 0);
+}
+
+export const minutesFromNow = (minutes: number) => new Date(Date.now() + minutes * 60_000);
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: string;
+  request_id: string;
+  errors?: { path: string; message: string }[];
+}
+
+export async function expectProblem(
+  response: Response,
+  status: number,
+  code: string,
+): Promise<Problem> {
+  expect(response.status).toBe(status);
+  expect(response.headers.get("content-type")).toMatch(/^application\/problem\+json/);
+  const problem = (await response.json()) as Problem;
+  expect(problem).toMatchObject({ status, code });
+  expect(problem.type).toContain(code.replaceAll("_", "-"));
+  expect(problem.title.length).toBeGreaterThan(0);
+  expect(problem.detail.length).toBeGreaterThan(0);
+  expect(problem.request_id).toBe(response.headers.get("request-id"));
+  return problem;
+}

@@ -1,0 +1,53 @@
+import { defineWorkersProject } from "@cloudflare/vitest-pool-workers/config";
+import { defineConfig } from "vitest/config";
+
+/**
+ * Three projects: `unit` (pure domain code, Node), `stack` (the local stack's
+ * bridges, Node) and `integration` (the Worker in workerd against the local
+ * stack). `npm test` (scripts/test.mjs) starts the stack and passes its
+ * addresses in the environment; the integration project reads them here.
+ */
+const stackBindings = () => ({
+  DATABASE_URL: process.env.TEST_DATABASE_URL ?? "",
+  NEON_WS_PROXY: process.env.TEST_NEON_WS_PROXY ?? "",
+  UPSTASH_REDIS_REST_URL: process.env.TEST_REDIS_REST_URL ?? "",
+  UPSTASH_REDIS_REST_TOKEN: process.env.TEST_REDIS_REST_TOKEN ?? "",
+  ADMIN_TOKEN: "test-admin-token-0123456789",
+  SANDBOX_RECEIPT_DELAY_MS: "50",
+});
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: { name: "unit", environment: "node", include: ["test/unit/**/*.test.ts"] },
+      },
+      {
+        test: {
+          name: "stack",
+          environment: "node",
+          include: ["test/stack/**/*.test.{ts,mjs}"],
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+        },
+      },
+      defineWorkersProject({
+        test: {
+          name: "integration",
+          include: ["test/integration/**/*.test.ts"],
+          testTimeout: 30_000,
+          poolOptions: {
+            workers: {
+              main: "./src/index.ts",
+              // Tests share one database and the scheduler claims globally: one file at a time.
+              singleWorker: true,
+              isolatedStorage: false,
+              wrangler: { configPath: "./wrangler.toml" },
+              miniflare: { bindings: stackBindings() },
+            },
+          },
+        },
+      }),
+    ],
+  },
+});
