@@ -24,7 +24,9 @@ export function openDb(databaseUrl: string, wsProxy: string | undefined, meter: 
   // Cleartext password in the first flight (over TLS in production) saves a
   // round trip on every connection: Neon's documented fast path.
   neonConfig.pipelineConnect = "password";
-  const pool = new Pool({ connectionString: databaseUrl, max: 3 });
+  // Idle connections close quickly: background work (a sandbox receipt's delay,
+  // a retry) must not hold a Postgres connection while it waits.
+  const pool = new Pool({ connectionString: databaseUrl, max: 3, idleTimeoutMillis: 100 });
   pool.on("connect", () => {
     meter.dbConnections++;
   });

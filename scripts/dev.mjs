@@ -1,0 +1,141 @@
+#!/usr/bin/env node
+// `npm run dev`: the whole gateway on this machine, no cloud account, no Docker.
+// Starts the local stack (Postgres, Redis, the bridges the production drivers
+// use), applies migrations, runs `wrangler dev`, fires the Cron handler every
+// minute, and prints a ready-to-paste curl. Ctrl-C stops everything it started.
+import { spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { startWranglerDev, waitForOk, writeEnvFile } from "./wrangler-dev.mjs";
+
+const root = new URL("..", import.meta.url).pathname;
+const local = join(root, ".local");
+mkdirSync(local, { recursive: true });
+
+if (!existsSync(join(root, "node_modules", ".package-lock.json"))) {
+  spawnSync("npm", ["ci"], { cwd: root, stdio: "inherit" });
+}
+
+/** KEY=VALUE lines, as in .dev.vars; quotes around values are optional. */
+function parseVars(text) {
+  const vars = {};
+  for (const line of text.split(/\r?\n/)) {
+    const match = line.match(/^\s*([A-Z0-9_]+)\s*=\s*(.*?)\s*$/);
+    if (match) vars[match[1]] = match[2].replace(/^(["'])(.*)\1$/, "$2");
+  }
+  return vars;
+}
+
+// Settings the Worker reads (see README "Configuration"); the environment overrides .dev.vars.
+const SETTINGS = [
+  "ADMIN_TOKEN",
+  "DEFAULT_REGION",
+  "SANDBOX_RECEIPT_DELAY_MS",
+  "DISPATCH_MAX_ATTEMPTS",
+  "SCHEDULER_BATCH_SIZE",
+  "PROVIDER_TIMEOUT_MS",
+];
+const devVarsFile = join(root, ".dev.vars");
+const fileVars = existsSync(devVarsFile) ? parseVars(readFileSync(devVarsFile, "utf8")) : {};
+const vars = { ...fileVars };
+for (const name of SETTINGS) if (process.env[name]) vars[name] = process.env[name];
+
+// A generated admin token is kept in .local so the printed commands stay valid across restarts.
+const tokenFile = join(local, "admin-token");
+if (!vars.ADMIN_TOKEN) {
+  if (!existsSync(tokenFile)) writeFileSync(tokenFile, randomBytes(24).toString("base64url"));
+  vars.ADMIN_TOKEN = readFileSync(tokenFile, "utf8").trim();
+}
+const port = Number(process.env.PORT ?? fileVars.PORT ?? 8787);
+const base = `http://127.0.0.1:${port}`;
+
+const { startStack } = await import("./stack/index.mjs");
+const stack = await startStack({ dataDir: local, log: (line) => console.log(`[stack] ${line}`) });
+Object.assign(vars, {
+  DATABASE_URL: stack.databaseUrl,
+  NEON_WS_PROXY: stack.neonWsProxy,
+  UPSTASH_REDIS_REST_URL: stack.redisRestUrl,
+  UPSTASH_REDIS_REST_TOKEN: stack.redisRestToken,
+});
+// Given to wrangler as its only env file, so these merged values are the ones it uses.
+const envFile = join(local, "dev.vars");
+writeEnvFile(envFile, vars);
+const wrangler = startWranglerDev({
+  port,
+  inspectorPort: Number(process.env.INSPECTOR_PORT ?? 9229),
+  envFile,
+  args: ["--test-scheduled", "--persist-to", join(local, "wrangler")],
+});
+
+let stopping = false;
+async function shutdown(code) {
+  if (stopping) return;
+  stopping = true;
+  clearInterval(ticker);
+  await wrangler.stop();
+  await stack.stop();
+  process.exit(code);
+}
+process.on("SIGINT", () => shutdown(0));
+process.on("SIGTERM", () => shutdown(0));
+wrangler.child.on("exit", (code) => {
+  if (!stopping) {
+    console.error(`wrangler dev exited (${code}); stopping the stack`);
+    shutdown(code ?? 1);
+  }
+});
+
+// wrangler dev does not fire Cron Triggers: drive the scheduled handler once a minute.
+const ticker = setInterval(() => {
+  fetch(`${base}/__scheduled?cron=*+*+*+*+*`).catch((error) =>
+    console.error(`[tick] ${error.message}`),
+  );
+}, 60_000);
+
+/** A dev tenant with a test key, created once and kept in .local (keys are shown only once). */
+async function devTestKey() {
+  const file = join(local, "dev-tenant.json");
+  if (existsSync(file)) {
+    const saved = JSON.parse(readFileSync(file, "utf8"));
+    const probe = await fetch(`${base}/v1/messages?limit=1`, {
+      headers: { authorization: `Bearer ${saved.api_key.key}` },
+    });
+    if (probe.ok) return saved.api_key.key;
+  }
+  const response = await fetch(`${base}/v1/admin/tenants`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${vars.ADMIN_TOKEN}`, "content-type": "application/json" },
+    body: JSON.stringify({ name: "Local development" }),
+  });
+  if (response.status !== 201) throw new Error(`creating the dev tenant: ${await response.text()}`);
+  const tenant = await response.json();
+  writeFileSync(file, JSON.stringify(tenant, null, 2), { mode: 0o600 });
+  return tenant.api_key.key;
+}
+
+try {
+  await waitForOk(`${base}/healthz`);
+  const key = await devTestKey();
+  console.log(`
+  ┌─ SMS gateway running ──────────────────────────────────────────
+  │ Base URL     ${base}   (docs: ${base}/docs)
+  │ Admin token  ${vars.ADMIN_TOKEN}
+  │ Test key     ${key}
+  │ Redis        ${stack.redisKind}    Data: .local/
+  │ Cron         the scheduled handler runs every minute
+  └────────────────────────────────────────────────────────────────
+  Send a message (test keys use the sandbox provider; it delivers in a moment):
+
+  curl -s ${base}/v1/messages \\
+    -H 'Authorization: Bearer ${key}' \\
+    -H 'Content-Type: application/json' \\
+    -d '{"to": "+14155550100", "body": "Hello from the edge"}'
+
+  Then: curl -s ${base}/v1/messages/<id> -H 'Authorization: Bearer ${key}'
+  Ctrl-C stops everything.
+`);
+} catch (error) {
+  console.error(error.message);
+  await shutdown(1);
+}
