@@ -18,7 +18,6 @@ export const ERROR_CODES = {
   idempotency_key_reused: { status: 422, title: "Idempotency key reused" },
   idempotency_request_in_progress: { status: 409, title: "Idempotent request in progress" },
   no_provider_available: { status: 503, title: "No provider available" },
-  service_unavailable: { status: 503, title: "Service unavailable" },
   internal_error: { status: 500, title: "Internal error" },
 } as const satisfies Record<string, { status: ContentfulStatusCode; title: string }>;
 

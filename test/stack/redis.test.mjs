@@ -26,6 +26,7 @@ describe("startRedis", () => {
     if (!server) ctx.skip();
     const port = server.client.options.port;
     vi.stubEnv("REDIS_URL", `redis://127.0.0.1:${port}`);
+    vi.stubEnv("REDIS_STAND_IN", "");
     const redis = await startRedis({ log: () => {} });
     try {
       expect(redis.kind).toBe("external");
