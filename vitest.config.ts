@@ -2,8 +2,8 @@ import { defineWorkersProject } from "@cloudflare/vitest-pool-workers/config";
 import { defineConfig } from "vitest/config";
 
 /**
- * Three projects: `unit` (pure domain code, Node), `stack` (the local stack's
- * bridges, Node) and `integration` (the Worker in workerd against the local
+ * Four projects: `unit` (pure domain code, Node), `contract` (provider clients
+ * against fake provider servers, Node), `stack` (the local stack's bridges, Node) and `integration` (the Worker in workerd against the local
  * stack). `npm test` (scripts/test.mjs) starts the stack and passes its
  * addresses in the environment; the integration project reads them here.
  */
@@ -21,6 +21,14 @@ export default defineConfig({
     projects: [
       {
         test: { name: "unit", environment: "node", include: ["test/unit/**/*.test.ts"] },
+      },
+      {
+        test: {
+          name: "contract",
+          environment: "node",
+          include: ["test/contract/**/*.test.{ts,mjs}"],
+          testTimeout: 30_000,
+        },
       },
       {
         test: {

@@ -1,14 +1,37 @@
 /** The Provider port: every SMS provider client implements it. */
 import type { FailureOutcome } from "../domain/dispatch-policy";
 
+export const PROVIDER_NAMES = ["twilio", "aws-sns", "aws-sms-voice", "africastalking"] as const;
+export type ProviderName = (typeof PROVIDER_NAMES)[number];
+
+export type SenderKind = "phone" | "short_code" | "alphanumeric" | "messaging_service";
+
+/** Who the message is from, as chosen by routing from the tenant's sender register. */
+export interface Sender {
+  kind: SenderKind;
+  value: string;
+}
+
 export interface SendRequest {
   /** Our message id: travels with the send so receipts can find the message. */
   messageId: string;
+  /** E.164. */
   to: string;
-  from: string | null;
+  /** ISO 3166-1 alpha-2 of the destination. */
+  country: string;
+  /** Null: the provider's default sender (e.g. a Twilio Messaging Service from config). */
+  sender: Sender | null;
   body: string;
   type: "transactional" | "promotional" | "otp";
   segments: number;
+  /** After this instant the message is useless (OTP expiry): providers drop it (validity / TTL). */
+  deadline?: Date;
+  /** Most we accept to pay for the whole message, in USD micros (SNS MaxPrice, EUM MaxPrice). */
+  maxPriceMicros?: number;
+  /** India DLT registration, where the destination requires it. */
+  dlt?: { entityId: string; templateId: string };
+  /** Where the provider should post delivery receipts for this message, our id in it. */
+  statusCallbackUrl?: string;
 }
 
 /** A send's result is data, never an exception: dispatch must record every outcome. */
@@ -16,6 +39,7 @@ export type SendResult =
   | {
       outcome: "accepted";
       providerMessageId: string;
+      /** What the provider says it charged, converted to USD micros, when it says so. */
       costMicros?: number;
       currency?: string;
       segments?: number;
