@@ -17,7 +17,9 @@ export async function callOnce(
   fetchImpl: FetchLike = (r) => fetch(r),
 ): Promise<HttpOutcome> {
   try {
-    const response = await fetchImpl(new Request(request, { signal: AbortSignal.timeout(timeoutMs) }));
+    const response = await fetchImpl(
+      new Request(request, { signal: AbortSignal.timeout(timeoutMs) }),
+    );
     return {
       kind: "response",
       status: response.status,

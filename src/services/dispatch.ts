@@ -18,6 +18,7 @@ export type ClaimedMessage = {
   tenant_id: string;
   mode: "test" | "live";
   to_e164: string;
+  country: string;
   from_sender: string | null;
   body: string;
   type: "transactional" | "promotional" | "otp";
@@ -26,7 +27,7 @@ export type ClaimedMessage = {
   attempt_count: number;
 };
 
-const claimedColumns = sql`id, tenant_id, mode, to_e164, from_sender, body, type, segments, status,
+const claimedColumns = sql`id, tenant_id, mode, to_e164, country, from_sender, body, type, segments, status,
   attempt_count`;
 
 /** A message is claimable only while no attempt of its is open (started, no outcome). */
@@ -124,7 +125,8 @@ export async function callProvider(
     return await provider.send({
       messageId: message.id,
       to: message.to_e164,
-      from: message.from_sender,
+      country: message.country,
+      sender: null,
       body: message.body,
       type: message.type,
       segments: message.segments,
