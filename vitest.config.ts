@@ -7,13 +7,23 @@ import { defineConfig } from "vitest/config";
  * stack). `npm test` (scripts/test.mjs) starts the stack and passes its
  * addresses in the environment; the integration project reads them here.
  */
-const stackBindings = () => ({
+const baseBindings = () => ({
   DATABASE_URL: process.env.TEST_DATABASE_URL ?? "",
   NEON_WS_PROXY: process.env.TEST_NEON_WS_PROXY ?? "",
   UPSTASH_REDIS_REST_URL: process.env.TEST_REDIS_REST_URL ?? "",
   UPSTASH_REDIS_REST_TOKEN: process.env.TEST_REDIS_REST_TOKEN ?? "",
   ADMIN_TOKEN: "test-admin-token-0123456789",
   SANDBOX_RECEIPT_DELAY_MS: "50",
+  // Short, so a hanging fake provider does not slow the suite down.
+  PROVIDER_TIMEOUT_MS: "1000",
+  PUBLIC_BASE_URL: "https://gateway.test",
+  ENCRYPTION_KEY: "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+});
+
+/** Plus the credentials and base URLs of the fake providers started by scripts/test.mjs. */
+const stackBindings = () => ({
+  ...baseBindings(),
+  ...JSON.parse(process.env.TEST_PROVIDER_ENV ?? "{}"),
 });
 
 export default defineConfig({
@@ -39,6 +49,23 @@ export default defineConfig({
           hookTimeout: 120_000,
         },
       },
+      // The same Worker with no provider credentials at all: live keys have nowhere to send.
+      defineWorkersProject({
+        test: {
+          name: "integration-bare",
+          include: ["test/integration-bare/**/*.test.ts"],
+          testTimeout: 30_000,
+          poolOptions: {
+            workers: {
+              main: "./src/index.ts",
+              singleWorker: true,
+              isolatedStorage: false,
+              wrangler: { configPath: "./wrangler.toml" },
+              miniflare: { bindings: baseBindings() },
+            },
+          },
+        },
+      }),
       defineWorkersProject({
         test: {
           name: "integration",

@@ -35,11 +35,23 @@ const SETTINGS = [
   "DISPATCH_MAX_ATTEMPTS",
   "SCHEDULER_BATCH_SIZE",
   "PROVIDER_TIMEOUT_MS",
+  "OUTCOME_UNKNOWN_DEADLINE_S",
+  "PUBLIC_BASE_URL",
+  "ENCRYPTION_KEY",
+  "ROUTING_POLICY",
+  "PROVIDER_PRICES",
+  "PROVIDERS_DISABLED",
+  "FX_USD_RATES",
 ];
+/** Provider credentials and base URLs: every variable with these prefixes. */
+const SETTING_PREFIXES = ["TWILIO_", "AWS_", "AFRICASTALKING_"];
+const isSetting = (name) =>
+  SETTINGS.includes(name) || SETTING_PREFIXES.some((prefix) => name.startsWith(prefix));
 const devVarsFile = join(root, ".dev.vars");
 const fileVars = existsSync(devVarsFile) ? parseVars(readFileSync(devVarsFile, "utf8")) : {};
 const vars = { ...fileVars };
-for (const name of SETTINGS) if (process.env[name]) vars[name] = process.env[name];
+for (const [name, value] of Object.entries(process.env))
+  if (isSetting(name) && value) vars[name] = value;
 
 // A generated admin token is kept in .local so the printed commands stay valid across restarts.
 const tokenFile = join(local, "admin-token");

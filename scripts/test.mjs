@@ -24,8 +24,11 @@ run("npx", ["tsc", "--noEmit"]);
 run("npx", ["biome", "check", "."]);
 
 const { startStack } = await import("./stack/index.mjs");
+const { startFakeProviders } = await import("./fakes/index.mjs");
 const dataDir = mkdtempSync(join(tmpdir(), "sms-gateway-test-"));
 const stack = await startStack({ dataDir, log: (line) => console.log(`[stack] ${line}`) });
+// Fake providers (the outside world) for the Worker's live path.
+const providers = await startFakeProviders();
 let status = 1;
 try {
   // Async spawn: the bridges live in this process and must keep serving meanwhile.
@@ -38,10 +41,12 @@ try {
       TEST_NEON_WS_PROXY: stack.neonWsProxy,
       TEST_REDIS_REST_URL: stack.redisRestUrl,
       TEST_REDIS_REST_TOKEN: stack.redisRestToken,
+      TEST_PROVIDER_ENV: JSON.stringify(providers.workerEnv),
     },
   });
   status = await new Promise((resolve) => vitest.on("exit", (code) => resolve(code ?? 1)));
 } finally {
+  await providers.stop();
   await stack.stop();
   rmSync(dataDir, { recursive: true, force: true });
 }

@@ -3,22 +3,34 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
+import { ZodError } from "zod";
 import type { AppEnv } from "./app-env";
 import { ConfigError } from "./env";
 import { ApiError, type FieldError, toProblem } from "./errors";
 import { createLogger } from "./lib/log";
+import { apiKeyAuth } from "./middleware/auth";
 import { withServices } from "./middleware/services";
 import { adminRoutes } from "./routes/admin";
 import { healthRoutes } from "./routes/health";
 import { messageRoutes } from "./routes/messages";
+import { settingsRoutes } from "./routes/settings";
 
 const MAX_BODY_BYTES = 64 * 1024;
+/** Tenant API keys guard every /v1 route but the admin API (which has its own token). */
+const tenantAuth = apiKeyAuth();
 
 const fieldErrors = (issues: { path: PropertyKey[]; message: string }[]): FieldError[] =>
   issues.map((issue) => ({ path: issue.path.map(String).join("."), message: issue.message }));
 
 function toApiError(error: unknown): ApiError {
   if (error instanceof ApiError) return error;
+  if (error instanceof ZodError) {
+    return new ApiError(
+      "validation_failed",
+      "The request has invalid fields",
+      fieldErrors(error.issues),
+    );
+  }
   if (error instanceof HTTPException && error.status === 400) {
     return new ApiError("malformed_request", "The request body is not valid JSON");
   }
@@ -60,9 +72,13 @@ export function newApp() {
   });
   app.use("/v1/*", withServices());
   app.use("/healthz", withServices());
+  app.use("/v1/*", (c, next) =>
+    c.req.path.startsWith("/v1/admin/") ? next() : tenantAuth(c, next),
+  );
 
   adminRoutes(app);
   messageRoutes(app);
+  settingsRoutes(app);
   healthRoutes(app);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "apiKey", {

@@ -1,5 +1,7 @@
 import { type CountryCode, isSupportedCountry } from "libphonenumber-js/max";
 import { z } from "zod";
+import { providerPriceTableSchema } from "./domain/provider-prices";
+import { routingPolicySchema } from "./domain/routing";
 
 /**
  * Bindings and secrets, checked once per isolate. A bad or missing value fails
@@ -13,13 +15,26 @@ const intFromString = (fallback: number) =>
     .default(String(fallback))
     .transform(Number);
 
+/** Unset and empty are the same: `wrangler.toml` and .dev.vars cannot express "unset". */
+const optionalString = z
+  .string()
+  .optional()
+  .transform((value) => value || undefined);
+
+const jsonDocument = optionalString.transform((text, ctx) => {
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    ctx.addIssue({ code: "custom", message: "must be a JSON document" });
+    return z.NEVER;
+  }
+});
+
 export const envSchema = z.object({
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }),
   /** Local stack only: route the Neon driver's WebSocket through our TCP bridge. */
-  NEON_WS_PROXY: z
-    .string()
-    .optional()
-    .transform((proxy) => proxy || undefined),
+  NEON_WS_PROXY: optionalString,
   UPSTASH_REDIS_REST_URL: z.url({ protocol: /^https?$/ }),
   UPSTASH_REDIS_REST_TOKEN: z.string().min(1),
   ADMIN_TOKEN: z.string().min(16, "must be at least 16 characters"),
@@ -33,6 +48,42 @@ export const envSchema = z.object({
   DISPATCH_MAX_ATTEMPTS: intFromString(5),
   SCHEDULER_BATCH_SIZE: intFromString(25),
   PROVIDER_TIMEOUT_MS: intFromString(10_000),
+  /** A non-OTP message whose send outcome is unknown waits this long for a receipt, then fails. */
+  OUTCOME_UNKNOWN_DEADLINE_S: intFromString(3600),
+  /** This gateway's public URL, for provider callbacks (Twilio StatusCallback). */
+  PUBLIC_BASE_URL: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
+  /** AES-256-GCM key (32 bytes, base64) for tenants' own provider credentials. */
+  ENCRYPTION_KEY: optionalString,
+  /** JSON routing policy (see README "Routing"); the shipped default otherwise. */
+  ROUTING_POLICY: jsonDocument.pipe(routingPolicySchema.optional()),
+  /** JSON override of the per-provider price table. */
+  PROVIDER_PRICES: jsonDocument.pipe(providerPriceTableSchema.optional()),
+  /** Comma-separated providers to switch off even though credentials are present. */
+  PROVIDERS_DISABLED: optionalString,
+
+  TWILIO_ACCOUNT_SID: optionalString,
+  TWILIO_AUTH_TOKEN: optionalString,
+  TWILIO_API_KEY_SID: optionalString,
+  TWILIO_API_KEY_SECRET: optionalString,
+  TWILIO_MESSAGING_SERVICE_SID: optionalString,
+  TWILIO_BASE_URL: optionalString.pipe(z.url().optional()),
+
+  AWS_ACCESS_KEY_ID: optionalString,
+  AWS_SECRET_ACCESS_KEY: optionalString,
+  AWS_SESSION_TOKEN: optionalString,
+  AWS_REGION: z.string().default("us-east-1"),
+  AWS_SNS_BASE_URL: optionalString.pipe(z.url().optional()),
+  AWS_SNS_DEFAULT_SENDER_ID: optionalString,
+  AWS_SMS_VOICE_BASE_URL: optionalString.pipe(z.url().optional()),
+  AWS_SMS_CONFIGURATION_SET: optionalString,
+
+  AFRICASTALKING_USERNAME: optionalString,
+  AFRICASTALKING_API_KEY: optionalString,
+  AFRICASTALKING_BASE_URL: optionalString.pipe(z.url().optional()),
+  /** JSON map of currency → USD per unit, to convert local-currency prices (Africa's Talking). */
+  FX_USD_RATES: jsonDocument.pipe(
+    z.record(z.string().regex(/^[A-Z]{3}$/), z.string().regex(/^\d+(\.\d{1,6})?$/)).optional(),
+  ),
 });
 
 export type Config = z.infer<typeof envSchema>;

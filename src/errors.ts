@@ -10,6 +10,7 @@ export const ERROR_CODES = {
   payload_too_large: { status: 413, title: "Payload too large" },
   validation_failed: { status: 422, title: "Validation failed" },
   invalid_phone_number: { status: 422, title: "Invalid phone number" },
+  sender_not_allowed: { status: 422, title: "Sender not allowed" },
   unauthorized: { status: 401, title: "Unauthorized" },
   api_key_expired: { status: 401, title: "API key expired" },
   api_key_revoked: { status: 401, title: "API key revoked" },
@@ -17,7 +18,9 @@ export const ERROR_CODES = {
   not_found: { status: 404, title: "Not found" },
   idempotency_key_reused: { status: 422, title: "Idempotency key reused" },
   idempotency_request_in_progress: { status: 409, title: "Idempotent request in progress" },
+  sender_conflict: { status: 409, title: "Sender already registered" },
   no_provider_available: { status: 503, title: "No provider available" },
+  encryption_unavailable: { status: 503, title: "Encryption key not configured" },
   internal_error: { status: 500, title: "Internal error" },
 } as const satisfies Record<string, { status: ContentfulStatusCode; title: string }>;
 

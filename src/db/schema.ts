@@ -6,6 +6,7 @@ import {
   integer,
   jsonb,
   pgTable,
+  primaryKey,
   text,
   timestamp,
   uniqueIndex,
@@ -16,6 +17,8 @@ const ts = (name: string) => timestamp(name, { withTimezone: true, mode: "date" 
 export const tenants = pgTable("tenants", {
   id: text("id").primaryKey(),
   name: text("name").notNull(),
+  /** The tenant's own routing policy document; the deployment's applies when null. */
+  routingPolicy: jsonb("routing_policy"),
   createdAt: ts("created_at").notNull(),
 });
 
@@ -73,6 +76,16 @@ export const messages = pgTable(
     attemptCount: integer("attempt_count").notNull().default(0),
     nextAttemptAt: ts("next_attempt_at").notNull(),
     leaseUntil: ts("lease_until"),
+    /** After this the message is worthless (e.g. an OTP): providers get it as validity / TTL. */
+    deadlineAt: ts("deadline_at"),
+    /** A provider the request pinned (routing then uses only it). */
+    pinnedProvider: text("pinned_provider"),
+    /** Start of the current dispatch round: attempts since then are this round's (no provider twice). */
+    roundStartedAt: ts("round_started_at").notNull(),
+    /** Completed rounds that ended in a retry: drives the backoff. */
+    retryRound: integer("retry_round").notNull().default(0),
+    /** An unknown outcome waits for a receipt until then, and then fails. */
+    outcomeDeadlineAt: ts("outcome_deadline_at"),
     idempotencyKey: text("idempotency_key"),
     requestHash: text("request_hash"),
     /** The response first given for an idempotent request; null while it is in flight. */
@@ -90,6 +103,46 @@ export const messages = pgTable(
       .where(sql`dispatch_state in ('pending', 'claimed')`),
     index("messages_provider_id_idx").on(t.provider, t.providerMessageId),
   ],
+);
+
+/** The tenant's sender register: what it may send from, per provider and country. */
+export const senders = pgTable(
+  "senders",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id")
+      .notNull()
+      .references(() => tenants.id),
+    provider: text("provider").notNull(),
+    kind: text("kind", {
+      enum: ["phone", "short_code", "alphanumeric", "messaging_service"],
+    }).notNull(),
+    value: text("value").notNull(),
+    /** ISO country codes it may send to; empty means any. */
+    countries: text("countries").array().notNull(),
+    createdAt: ts("created_at").notNull(),
+  },
+  (t) => [
+    uniqueIndex("senders_tenant_value_idx").on(t.tenantId, t.provider, t.kind, t.value),
+    // A number or short code belongs to one tenant: inbound messages find their tenant by it.
+    uniqueIndex("senders_number_owner_idx")
+      .on(t.provider, t.value)
+      .where(sql`kind in ('phone', 'short_code')`),
+  ],
+);
+
+/** A tenant's own provider credentials, AES-GCM encrypted; never returned by the API. */
+export const providerCredentials = pgTable(
+  "provider_credentials",
+  {
+    tenantId: text("tenant_id")
+      .notNull()
+      .references(() => tenants.id),
+    provider: text("provider").notNull(),
+    ciphertext: text("ciphertext").notNull(),
+    updatedAt: ts("updated_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.provider] })],
 );
 
 export const messageAttempts = pgTable(
@@ -139,6 +192,7 @@ export type MessageRow = typeof messages.$inferSelect;
 export type AttemptRow = typeof messageAttempts.$inferSelect;
 export type EventRow = typeof messageEvents.$inferSelect;
 export type ApiKeyRow = typeof apiKeys.$inferSelect;
+export type SenderRow = typeof senders.$inferSelect;
 
 export const messagesRelations = relations(messages, ({ many }) => ({
   attempts: many(messageAttempts),

@@ -10,44 +10,71 @@ export type FailureOutcome = (typeof FAILURE_OUTCOMES)[number];
 export type AttemptOutcome = "accepted" | FailureOutcome;
 
 /**
- * What dispatch does after an attempt, by outcome. Only outcomes that prove the
- * provider did not take the message may lead to another send; an unknown
- * outcome parks the message until a receipt (or a later policy) settles it.
+ * What dispatch does after an attempt. Only failures that prove the provider did
+ * not take the message move on to the next provider (failover) or come back
+ * later (retry). An unknown outcome is never re-sent blindly: it waits for a
+ * receipt until a deadline, except for OTP, where a second code is harmless and
+ * speed matters, so it may fail over.
  */
 export type NextStep =
   | { kind: "sent" }
   | { kind: "failed"; reason: string }
+  | { kind: "failover" }
   | { kind: "retry"; at: Date }
-  | { kind: "await_receipt" };
+  | { kind: "await_receipt"; until: Date };
+
+export interface AttemptFacts {
+  outcome: AttemptOutcome;
+  errorCode?: string | undefined;
+  type: "transactional" | "promotional" | "otp";
+  /** Attempts made so far for this message, this one included. */
+  attemptsMade: number;
+  maxAttempts: number;
+  /** Whether the route has another provider left in this round. */
+  hasNextProvider: boolean;
+  /** Rounds already retried (0 on the first round): drives the backoff. */
+  retryRound: number;
+  now: Date;
+  /** A random number in [0, 1), for jitter. */
+  jitter: number;
+  unknownOutcomeWaitMs: number;
+}
 
 const BASE_BACKOFF_MS = 30_000;
 const MAX_BACKOFF_MS = 15 * 60_000;
 
-/** 30 s, 1 min, 2 min, … capped at 15 min. */
-export function backoffMs(attemptNumber: number): number {
-  return Math.min(BASE_BACKOFF_MS * 2 ** Math.max(0, attemptNumber - 1), MAX_BACKOFF_MS);
+/** Exponential: 30 s, 1 min, 2 min, … capped at 15 min (before jitter). */
+export function backoffMs(retryNumber: number): number {
+  return Math.min(BASE_BACKOFF_MS * 2 ** Math.max(0, retryNumber - 1), MAX_BACKOFF_MS);
 }
 
-export function nextStep(
-  outcome: AttemptOutcome,
-  errorCode: string | undefined,
-  attemptNumber: number,
-  maxAttempts: number,
-  now: Date,
-): NextStep {
-  switch (outcome) {
+/** "Equal jitter": half the backoff fixed, half random, so retries of many messages spread out. */
+export const jittered = (ms: number, jitter: number) => Math.round(ms / 2 + (ms / 2) * jitter);
+
+export function nextStep(f: AttemptFacts): NextStep {
+  const canFailOver = f.hasNextProvider && f.attemptsMade < f.maxAttempts;
+  switch (f.outcome) {
     case "accepted":
       return { kind: "sent" };
     case "rejected_permanent":
-    case "rejected_config":
-      return { kind: "failed", reason: errorCode ?? outcome };
+      return { kind: "failed", reason: f.errorCode ?? f.outcome };
     case "outcome_unknown":
-      return { kind: "await_receipt" };
+      if (f.type === "otp" && canFailOver) return { kind: "failover" };
+      return { kind: "await_receipt", until: new Date(f.now.getTime() + f.unknownOutcomeWaitMs) };
+    case "rejected_config":
+      // Waiting does not fix credentials or permissions: another provider or nothing.
+      return canFailOver
+        ? { kind: "failover" }
+        : { kind: "failed", reason: f.errorCode ?? f.outcome };
     case "throttled":
     case "unavailable":
-      if (attemptNumber >= maxAttempts) {
-        return { kind: "failed", reason: `retries_exhausted: ${errorCode ?? outcome}` };
+      if (f.attemptsMade >= f.maxAttempts) {
+        return { kind: "failed", reason: `retries_exhausted: ${f.errorCode ?? f.outcome}` };
       }
-      return { kind: "retry", at: new Date(now.getTime() + backoffMs(attemptNumber)) };
+      if (canFailOver) return { kind: "failover" };
+      return {
+        kind: "retry",
+        at: new Date(f.now.getTime() + jittered(backoffMs(f.retryRound + 1), f.jitter)),
+      };
   }
 }

@@ -36,3 +36,37 @@ export function randomBase62(length: number): string {
   }
   return out;
 }
+
+const toBase64 = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes));
+const fromBase64 = (text: string) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+
+async function aesKey(keyBase64: string): Promise<CryptoKey> {
+  const raw = fromBase64(keyBase64);
+  if (raw.length !== 32) throw new Error("ENCRYPTION_KEY must be 32 bytes, base64-encoded");
+  return crypto.subtle.importKey("raw", raw, "AES-GCM", false, ["encrypt", "decrypt"]);
+}
+
+/**
+ * AES-256-GCM with a random 96-bit IV. `context` is bound as additional data, so
+ * a ciphertext copied to another row (another tenant, another provider) fails.
+ */
+export async function encryptJson(keyBase64: string, context: string, value: unknown) {
+  const iv = crypto.getRandomValues(new Uint8Array(12));
+  const sealed = await crypto.subtle.encrypt(
+    { name: "AES-GCM", iv, additionalData: encoder.encode(context) },
+    await aesKey(keyBase64),
+    encoder.encode(JSON.stringify(value)),
+  );
+  return `v1.${toBase64(iv)}.${toBase64(new Uint8Array(sealed))}`;
+}
+
+export async function decryptJson(keyBase64: string, context: string, sealed: string) {
+  const [version, iv, data] = sealed.split(".");
+  if (version !== "v1" || !iv || !data) throw new Error("unknown ciphertext format");
+  const plain = await crypto.subtle.decrypt(
+    { name: "AES-GCM", iv: fromBase64(iv), additionalData: encoder.encode(context) },
+    await aesKey(keyBase64),
+    fromBase64(data),
+  );
+  return JSON.parse(new TextDecoder().decode(plain)) as unknown;
+}

@@ -1,7 +1,9 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../app-env";
+import { routingPolicySchema } from "../domain/routing";
 import { adminAuth } from "../middleware/auth";
 import { addKey, createTenant, listKeys, revokeKey, SCOPES } from "../services/api-keys";
+import { setTenantRoutingPolicy } from "../services/routing";
 import { json, problems } from "./schemas";
 
 const KeySpecBody = z
@@ -90,6 +92,25 @@ const revokeKeyRoute = createRoute({
   responses: { 204: { description: "Revoked" }, ...problems(401, 404, 422) },
 });
 
+const routingPolicyRoute = createRoute({
+  method: "put",
+  path: "/v1/admin/tenants/{id}/routing-policy",
+  summary: "Set a tenant's own routing policy (null restores the deployment's)",
+  security: [{ adminToken: [] }],
+  request: {
+    params: TenantIdParam,
+    body: {
+      required: true,
+      content: {
+        "application/json": {
+          schema: z.object({ policy: routingPolicySchema.nullable() }).strict(),
+        },
+      },
+    },
+  },
+  responses: { 204: { description: "Stored" }, ...problems(400, 401, 404, 415, 422) },
+});
+
 const keySpec = (body: z.infer<typeof KeySpecBody>) => ({
   mode: body.mode,
   scopes: body.scopes,
@@ -112,6 +133,12 @@ export function adminRoutes(app: OpenAPIHono<AppEnv>) {
 
   app.openapi(listKeysRoute, async (c) => {
     return c.json({ data: await listKeys(c.var.services, c.req.valid("param").id) }, 200);
+  });
+
+  app.openapi(routingPolicyRoute, async (c) => {
+    const { id } = c.req.valid("param");
+    await setTenantRoutingPolicy(c.var.services, id, c.req.valid("json").policy);
+    return c.body(null, 204);
   });
 
   app.openapi(revokeKeyRoute, async (c) => {

@@ -1,11 +1,15 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { sql } from "drizzle-orm";
 import type { AppEnv } from "../app-env";
+import { deploymentProviderNames } from "../services/provider-registry";
 import { json } from "./schemas";
 
 const Health = z.object({
   status: z.enum(["ok", "degraded"]),
   checks: z.object({ postgres: z.string(), redis: z.string() }),
+  providers: z
+    .array(z.string())
+    .openapi({ description: "Providers with deployment credentials (tenants may add their own)" }),
 });
 
 const healthRoute = createRoute({
@@ -29,6 +33,13 @@ export function healthRoutes(app: OpenAPIHono<AppEnv>) {
       check(s.redis.ping()),
     ]);
     const ok = postgres === "ok" && redis === "ok";
-    return c.json({ status: ok ? "ok" : "degraded", checks: { postgres, redis } }, ok ? 200 : 503);
+    return c.json(
+      {
+        status: ok ? "ok" : "degraded",
+        checks: { postgres, redis },
+        providers: deploymentProviderNames(s.config),
+      },
+      ok ? 200 : 503,
+    );
   });
 }

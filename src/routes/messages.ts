@@ -1,7 +1,7 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../app-env";
 import { sha256Hex } from "../lib/crypto";
-import { apiKeyAuth } from "../middleware/auth";
+import { PROVIDER_NAMES } from "../providers/types";
 import { requireScope } from "../services/api-keys";
 import { dispatchNow } from "../services/dispatch";
 import { getMessage, listMessages } from "../services/messages";
@@ -16,10 +16,22 @@ const SendMessageBody = z
     from: z
       .string()
       .regex(
-        /^(\+[1-9]\d{6,14}|[A-Za-z0-9 ]{1,11})$/,
-        "an E.164 number or an alphanumeric sender ID",
+        /^(\+[1-9]\d{6,14}|[A-Za-z0-9 ]{1,11}|MG[0-9a-fA-F]{32})$/,
+        "an E.164 number, a short code, an alphanumeric sender ID or a messaging service",
       )
-      .optional(),
+      .optional()
+      .openapi({ description: "One of the tenant's registered senders (POST /v1/senders)" }),
+    provider: z
+      .enum(PROVIDER_NAMES)
+      .optional()
+      .openapi({ description: "Pin one provider (live keys; test keys always use the sandbox)" }),
+    validity_seconds: z
+      .number()
+      .int()
+      .min(5)
+      .max(259_200)
+      .optional()
+      .openapi({ description: "Providers drop the message after this (Twilio caps at 36,000)" }),
     metadata: z
       .record(z.string().max(40), z.string().max(500))
       .refine((m) => Object.keys(m).length <= 20, "at most 20 keys")
@@ -155,9 +167,6 @@ const listRoute = createRoute({
 });
 
 export function messageRoutes(app: OpenAPIHono<AppEnv>) {
-  // Hono's "/v1/messages/*" also matches "/v1/messages" itself.
-  app.use("/v1/messages/*", apiKeyAuth());
-
   app.openapi(sendRoute, async (c) => {
     const s = c.var.services;
     const principal = c.var.principal;
@@ -171,7 +180,13 @@ export function messageRoutes(app: OpenAPIHono<AppEnv>) {
           requestHash: await sha256Hex(await c.req.text()),
         }
       : null;
-    const result = await acceptMessage(s, principal, input, idempotency, wait);
+    const result = await acceptMessage(
+      s,
+      principal,
+      { ...input, validitySeconds: input.validity_seconds },
+      idempotency,
+      wait,
+    );
     if (result.kind === "replayed") {
       c.header("Idempotent-Replayed", "true");
       return c.json(result.body as never, result.status as 201);

@@ -5,7 +5,12 @@ import { ApiError } from "../errors";
 import { randomBase62, sha256Hex } from "../lib/crypto";
 import { newId } from "../lib/ids";
 
-export const SCOPES = ["messages:send", "messages:read"] as const;
+export const SCOPES = [
+  "messages:send",
+  "messages:read",
+  "settings:read",
+  "settings:write",
+] as const;
 export type Scope = (typeof SCOPES)[number];
 export type KeyMode = "test" | "live";
 

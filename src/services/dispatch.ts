@@ -1,9 +1,11 @@
 import { sql } from "drizzle-orm";
 import type { Services } from "../context";
-import { nextStep } from "../domain/dispatch-policy";
+import { backoffMs, jittered, type NextStep, nextStep } from "../domain/dispatch-policy";
+import { recordCall } from "../kv/circuit-breaker";
 import { newId } from "../lib/ids";
-import type { Provider, SendResult } from "../providers/types";
-import { providersFor } from "./providers";
+import type { Provider, Sender, SendRequest, SendResult } from "../providers/types";
+import { loadRoutingContext, routeMessage } from "./routing";
+import { sandboxProvider } from "./sandbox";
 import { applyStatus } from "./status";
 
 /**
@@ -12,6 +14,8 @@ import { applyStatus } from "./status";
  * the isolate holding it is gone.
  */
 export const LEASE_MS = 120_000;
+/** How long the dispatch after a response may run: waitUntil ends about 30 s after it. */
+export const INLINE_BUDGET_MS = 25_000;
 
 export type ClaimedMessage = {
   id: string;
@@ -25,10 +29,17 @@ export type ClaimedMessage = {
   segments: number;
   status: string;
   attempt_count: number;
+  retry_round: number;
+  pinned_provider: string | null;
+  deadline_at: string | null;
+  /** Providers already tried in this round: failover never calls one twice. */
+  tried: string[];
 };
 
-const claimedColumns = sql`id, tenant_id, mode, to_e164, country, from_sender, body, type, segments, status,
-  attempt_count`;
+const claimedColumns = sql`id, tenant_id, mode, to_e164, country, from_sender, body, type, segments,
+  status, attempt_count, retry_round, pinned_provider, deadline_at,
+  array(select a.provider from message_attempts a
+        where a.message_id = messages.id and a.started_at >= messages.round_started_at) as tried`;
 
 /** A message is claimable only while no attempt of its is open (started, no outcome). */
 const noOpenAttempt = sql`not exists (
@@ -68,12 +79,21 @@ export async function claimDueMessages(
   return result.rows;
 }
 
+/** Gives a claimed message back to the scheduler (its dispatch ran out of time). */
+export async function releaseMessage(s: Services, messageId: string): Promise<void> {
+  await s.db.execute(sql`
+    update messages set dispatch_state = 'pending', lease_until = null,
+      next_attempt_at = ${s.now()}, updated_at = ${s.now()}
+    where id = ${messageId} and dispatch_state = 'claimed'`);
+}
+
 /**
  * Attempts whose isolate died mid-call never recorded an outcome. They may have
  * reached the provider, so they become `outcome_unknown` and their messages wait
  * for a receipt instead of being sent again.
  */
 export async function settleAbandonedAttempts(s: Services, now: Date): Promise<number> {
+  const waitMs = s.config.OUTCOME_UNKNOWN_DEADLINE_S * 1000;
   const result = await s.db.execute(sql`
     with abandoned as (
       update message_attempts a set outcome = 'outcome_unknown', ended_at = ${s.now()},
@@ -83,25 +103,48 @@ export async function settleAbandonedAttempts(s: Services, now: Date): Promise<n
       where a.message_id = m.id and a.outcome is null and m.lease_until < ${now}
       returning a.message_id
     )
-    update messages set dispatch_state = 'unknown', lease_until = null, updated_at = ${s.now()}
+    update messages set dispatch_state = 'unknown', lease_until = null,
+      outcome_deadline_at = ${new Date(now.getTime() + waitMs)}, updated_at = ${s.now()}
     where id in (select message_id from abandoned) and dispatch_state = 'claimed'`);
   return result.rowCount ?? 0;
+}
+
+/** Unknown outcomes whose receipt never came by the deadline end as failed. */
+export async function expireUnknownOutcomes(
+  s: Services,
+  now: Date,
+  limit: number,
+): Promise<number> {
+  const result = await s.db.execute<{ id: string }>(sql`
+    select id from messages
+    where dispatch_state = 'unknown' and outcome_deadline_at < ${now}
+    order by outcome_deadline_at limit ${limit}`);
+  for (const { id } of result.rows) {
+    await applyStatus(s, {
+      messageId: id,
+      status: "failed",
+      source: "scheduler",
+      reason: "outcome_unknown",
+      occurredAt: now,
+    });
+  }
+  return result.rows.length;
 }
 
 /** Writes the attempt row before the provider is called: the record of intent. */
 export async function startAttempt(
   s: Services,
   message: ClaimedMessage,
-  provider: Provider,
+  providerName: string,
 ): Promise<string> {
   const now = s.now();
   const attemptId = newId("att", now.getTime());
   await s.db.execute(sql`
     with attempt as (
       insert into message_attempts (id, message_id, tenant_id, provider, started_at)
-      values (${attemptId}, ${message.id}, ${message.tenant_id}, ${provider.name}, ${now})
+      values (${attemptId}, ${message.id}, ${message.tenant_id}, ${providerName}, ${now})
     )
-    update messages set attempt_count = attempt_count + 1, provider = ${provider.name},
+    update messages set attempt_count = attempt_count + 1, provider = ${providerName},
       updated_at = ${now}
     where id = ${message.id}`);
   if (message.status === "queued") {
@@ -109,54 +152,70 @@ export async function startAttempt(
       messageId: message.id,
       status: "sending",
       source: "dispatch",
-      provider: provider.name,
+      provider: providerName,
       occurredAt: now,
     });
+    message.status = "sending";
   }
   return attemptId;
 }
 
-/** Calls the provider. A throw is turned into data: we cannot know whether it sent. */
-export async function callProvider(
-  provider: Provider,
+/** What the provider is asked to send; the status callback carries our id. */
+export function buildSendRequest(
+  s: Services,
   message: ClaimedMessage,
-): Promise<SendResult> {
+  provider: Provider,
+  sender: Sender | null,
+) {
+  const request: SendRequest = {
+    messageId: message.id,
+    to: message.to_e164,
+    country: message.country,
+    sender,
+    body: message.body,
+    type: message.type,
+    segments: message.segments,
+  };
+  if (message.deadline_at) request.deadline = new Date(message.deadline_at);
+  const base = s.config.PUBLIC_BASE_URL;
+  if (base && provider.name === "twilio") {
+    request.statusCallbackUrl = `${base.replace(/\/$/, "")}/webhooks/twilio/status?message_id=${message.id}`;
+  }
+  return request;
+}
+
+/** Calls the provider. A throw is turned into data: we cannot know whether it sent. */
+export async function callProvider(provider: Provider, request: SendRequest): Promise<SendResult> {
   try {
-    return await provider.send({
-      messageId: message.id,
-      to: message.to_e164,
-      country: message.country,
-      sender: null,
-      body: message.body,
-      type: message.type,
-      segments: message.segments,
-    });
+    return await provider.send(request);
   } catch (error) {
     return { outcome: "outcome_unknown", errorCode: "exception", errorMessage: String(error) };
   }
 }
 
-/** Records the outcome on the attempt, then moves the message on by the dispatch policy. */
+/** Records the outcome on the attempt, then moves the message on as the policy says. */
 export async function recordOutcome(
   s: Services,
   message: ClaimedMessage,
-  provider: Provider,
+  providerName: string,
   attemptId: string,
   result: SendResult,
+  step: NextStep,
 ): Promise<void> {
   const now = s.now();
-  const attemptNumber = message.attempt_count + 1;
   const accepted = result.outcome === "accepted" ? result : null;
   const failure = result.outcome === "accepted" ? null : result;
-  const step = nextStep(
-    result.outcome,
-    failure?.errorCode,
-    attemptNumber,
-    s.config.DISPATCH_MAX_ATTEMPTS,
-    now,
-  );
-  const dispatchState =
-    step.kind === "retry" ? "pending" : step.kind === "await_receipt" ? "unknown" : "done";
+  const dispatch = {
+    sent: sql`dispatch_state = 'done', lease_until = null`,
+    failed: sql`dispatch_state = 'done', lease_until = null`,
+    failover: sql`dispatch_state = dispatch_state`,
+    retry: sql`dispatch_state = 'pending', lease_until = null,
+      next_attempt_at = ${step.kind === "retry" ? step.at : now},
+      round_started_at = ${step.kind === "retry" ? step.at : now},
+      retry_round = retry_round + 1`,
+    await_receipt: sql`dispatch_state = 'unknown', lease_until = null,
+      outcome_deadline_at = ${step.kind === "await_receipt" ? step.until : now}`,
+  }[step.kind];
   await s.db.execute(sql`
     with attempt as (
       update message_attempts set ended_at = ${now}, outcome = ${result.outcome},
@@ -165,8 +224,7 @@ export async function recordOutcome(
         error_code = ${failure?.errorCode ?? null}, error_message = ${failure?.errorMessage ?? null}
       where id = ${attemptId}
     )
-    update messages set dispatch_state = ${dispatchState}, lease_until = null,
-      next_attempt_at = ${step.kind === "retry" ? step.at : now},
+    update messages set ${dispatch},
       provider_message_id = coalesce(${accepted?.providerMessageId ?? null}, provider_message_id),
       updated_at = ${now}
     where id = ${message.id}`);
@@ -175,39 +233,126 @@ export async function recordOutcome(
       messageId: message.id,
       status: step.kind,
       source: "dispatch",
-      provider: provider.name,
+      provider: providerName,
       ...(step.kind === "failed" ? { reason: step.reason, errorCode: failure?.errorCode } : {}),
       occurredAt: now,
     });
   }
   s.log.info("dispatch attempt", {
     message_id: message.id,
-    provider: provider.name,
+    provider: providerName,
     outcome: result.outcome,
+    error_code: failure?.errorCode,
     next: step.kind,
   });
 }
 
-/** The whole path for one claimed message: attempt on record, call, outcome on record. */
-export async function dispatchClaimed(s: Services, message: ClaimedMessage): Promise<void> {
-  const provider = providersFor(s, message.mode)[0];
-  if (!provider) {
+interface ChainStep {
+  provider: Provider;
+  sender: Sender | null;
+}
+
+/** The providers to try, in order: the sandbox for test keys, routing's chain for live ones. */
+async function chainFor(
+  s: Services,
+  message: ClaimedMessage,
+): Promise<{ steps: ChainStep[]; whyEmpty: string }> {
+  if (message.mode === "test") {
+    return { steps: [{ provider: sandboxProvider(s), sender: null }], whyEmpty: "" };
+  }
+  const ctx = await loadRoutingContext(s, message.tenant_id);
+  const decision = routeMessage(s, ctx, {
+    to: message.to_e164,
+    country: message.country,
+    type: message.type,
+    segments: message.segments,
+    from: message.from_sender,
+    pin: message.pinned_provider,
+  });
+  const steps = decision.chain.flatMap((step) => {
+    const provider = ctx.providers[step.provider];
+    if (!provider || message.tried.includes(step.provider)) return [];
+    return [
+      { provider, sender: step.sender && { kind: step.sender.kind, value: step.sender.value } },
+    ];
+  });
+  const whyEmpty = decision.skipped.map((k) => `${k.provider}: ${k.reason}`).join("; ");
+  return { steps, whyEmpty: whyEmpty || "no provider matches" };
+}
+
+/** Whether a provider's answer says the provider itself is healthy (for its circuit breaker). */
+const providerHealthy = (result: SendResult) =>
+  result.outcome === "accepted" || result.outcome === "rejected_permanent";
+
+/**
+ * The whole path for one claimed message: for each provider of the chain in
+ * turn, attempt on record, call, outcome on record; fail over only when the
+ * failure proves the provider did not take the message. A step that cannot
+ * finish before `budgetEndsAt` is left to the scheduler.
+ */
+export async function dispatchClaimed(
+  s: Services,
+  message: ClaimedMessage,
+  budgetEndsAt: number,
+): Promise<void> {
+  const { steps, whyEmpty } = await chainFor(s, message);
+  if (steps.length === 0 && message.tried.length > 0) {
+    // Every provider of the route was tried this round (in earlier invocations).
+    await startNextRound(s, message);
+    return;
+  }
+  if (steps.length === 0) {
     await applyStatus(s, {
       messageId: message.id,
       status: "failed",
       source: "dispatch",
-      reason: "no_provider_available",
+      reason: `no_route: ${whyEmpty}`,
       occurredAt: s.now(),
     });
     return;
   }
-  const attemptId = await startAttempt(s, message, provider);
-  const result = await callProvider(provider, message);
-  await recordOutcome(s, message, provider, attemptId, result);
+  for (const [index, { provider, sender }] of steps.entries()) {
+    if (Date.now() + s.config.PROVIDER_TIMEOUT_MS > budgetEndsAt) {
+      await releaseMessage(s, message.id);
+      return;
+    }
+    const attemptId = await startAttempt(s, message, provider.name);
+    const result = await callProvider(provider, buildSendRequest(s, message, provider, sender));
+    if (message.mode === "live") {
+      await recordCall(s.redis, provider.name, providerHealthy(result), s.now()).catch((error) =>
+        s.log.warn("circuit breaker update failed", { error: String(error) }),
+      );
+    }
+    message.attempt_count += 1;
+    const step = nextStep({
+      outcome: result.outcome,
+      errorCode: result.outcome === "accepted" ? undefined : result.errorCode,
+      type: message.type,
+      attemptsMade: message.attempt_count,
+      maxAttempts: s.config.DISPATCH_MAX_ATTEMPTS,
+      hasNextProvider: index < steps.length - 1,
+      retryRound: message.retry_round,
+      now: s.now(),
+      jitter: Math.random(),
+      unknownOutcomeWaitMs: s.config.OUTCOME_UNKNOWN_DEADLINE_S * 1000,
+    });
+    await recordOutcome(s, message, provider.name, attemptId, result, step);
+    if (step.kind !== "failover") return;
+  }
+}
+
+async function startNextRound(s: Services, message: ClaimedMessage): Promise<void> {
+  const at = new Date(
+    s.now().getTime() + jittered(backoffMs(message.retry_round + 1), Math.random()),
+  );
+  await s.db.execute(sql`
+    update messages set dispatch_state = 'pending', lease_until = null, next_attempt_at = ${at},
+      round_started_at = ${at}, retry_round = retry_round + 1, updated_at = ${s.now()}
+    where id = ${message.id}`);
 }
 
 /** Dispatch right after acceptance (in waitUntil); the scheduler is the safety net. */
 export async function dispatchNow(s: Services, messageId: string): Promise<void> {
   const message = await claimMessage(s, messageId);
-  if (message) await dispatchClaimed(s, message);
+  if (message) await dispatchClaimed(s, message, Date.now() + INLINE_BUDGET_MS);
 }

@@ -1,4 +1,4 @@
-import { and, eq } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import type { Services } from "../context";
 import { messages } from "../db/schema";
 import { analyzeBody } from "../domain/encoding";
@@ -6,8 +6,9 @@ import { normalizePhone } from "../domain/phone";
 import { estimateCost, formatMoney } from "../domain/pricing";
 import { ApiError } from "../errors";
 import { newId } from "../lib/ids";
+import type { ProviderName } from "../providers/types";
 import type { Principal } from "./api-keys";
-import { providersFor } from "./providers";
+import { deploymentProviderNames } from "./provider-registry";
 
 export type MessageType = "transactional" | "promotional" | "otp";
 
@@ -17,6 +18,10 @@ export interface SendInput {
   type: MessageType;
   from?: string | undefined;
   metadata?: Record<string, string> | undefined;
+  /** Pin one provider (live keys; test keys always use the sandbox). */
+  provider?: ProviderName | undefined;
+  /** After this many seconds the message is worthless; providers drop it (validity / TTL). */
+  validitySeconds?: number | undefined;
 }
 
 export interface Idempotency {
@@ -72,12 +77,8 @@ export async function acceptMessage(
       [{ path: "to", message: phone.reason }],
     );
   }
-  if (providersFor(s, principal.mode).length === 0) {
-    throw new ApiError(
-      "no_provider_available",
-      `No provider is configured for ${principal.mode} keys`,
-    );
-  }
+  if (input.from) await requireOwnSender(s, principal.tenantId, input.from);
+  if (principal.mode === "live") await requireSomeProvider(s, principal.tenantId);
   const now = s.now();
   const analysis = analyzeBody(input.body);
   const cost = estimateCost(phone.country, analysis.segments);
@@ -110,6 +111,11 @@ export async function acceptMessage(
     status: "queued",
     dispatchState: "pending" as const,
     nextAttemptAt: new Date(now.getTime() + INLINE_DISPATCH_GRACE_MS),
+    roundStartedAt: now,
+    pinnedProvider: principal.mode === "live" ? (input.provider ?? null) : null,
+    deadlineAt: input.validitySeconds
+      ? new Date(now.getTime() + input.validitySeconds * 1000)
+      : null,
     idempotencyKey: idempotency?.key ?? null,
     requestHash: idempotency?.requestHash ?? null,
     responseStatus: idempotency && !respondLater ? 202 : null,
@@ -124,6 +130,32 @@ export async function acceptMessage(
     .returning({ id: messages.id });
   if (inserted.length > 0 || !idempotency) return { kind: "accepted", response };
   return replay(s, principal.tenantId, idempotency);
+}
+
+/** `from` must be one of the tenant's registered senders (one query, only when given). */
+async function requireOwnSender(s: Services, tenantId: string, from: string): Promise<void> {
+  const result = await s.db.execute(
+    sql`select 1 from senders where tenant_id = ${tenantId} and value = ${from} limit 1`,
+  );
+  if (result.rows.length === 0) {
+    throw new ApiError("sender_not_allowed", `"${from}" is not one of this tenant's senders`, [
+      { path: "from", message: "not a registered sender (see POST /v1/senders)" },
+    ]);
+  }
+}
+
+/**
+ * A live send needs a provider with credentials: the deployment's (no I/O), or
+ * else the tenant's own (one query, only when the deployment has none).
+ */
+async function requireSomeProvider(s: Services, tenantId: string): Promise<void> {
+  if (deploymentProviderNames(s.config).length > 0) return;
+  const result = await s.db.execute(
+    sql`select 1 from provider_credentials where tenant_id = ${tenantId} limit 1`,
+  );
+  if (result.rows.length === 0) {
+    throw new ApiError("no_provider_available", "No provider has credentials for live sends");
+  }
 }
 
 async function replay(

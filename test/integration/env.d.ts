@@ -5,5 +5,9 @@ declare module "cloudflare:test" {
     UPSTASH_REDIS_REST_URL: string;
     UPSTASH_REDIS_REST_TOKEN: string;
     ADMIN_TOKEN: string;
+    TWILIO_BASE_URL: string;
+    AWS_SNS_BASE_URL: string;
+    AWS_SMS_VOICE_BASE_URL: string;
+    AFRICASTALKING_BASE_URL: string;
   }
 }

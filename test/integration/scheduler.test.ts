@@ -3,12 +3,13 @@ import { describe, expect, it } from "vitest";
 import { SANDBOX_NUMBERS } from "../../src/providers/sandbox";
 import { authenticate } from "../../src/services/api-keys";
 import {
+  buildSendRequest,
   callProvider,
   claimDueMessages,
   claimMessage,
   startAttempt,
 } from "../../src/services/dispatch";
-import { sandboxProvider } from "../../src/services/providers";
+import { sandboxProvider } from "../../src/services/sandbox";
 import { acceptMessage } from "../../src/services/send";
 import {
   getMessage,
@@ -62,8 +63,8 @@ describe("scheduled handler", () => {
       const claimed = await claimMessage(s, id);
       if (!claimed) throw new Error("not claimed");
       const provider = sandboxProvider(s);
-      await startAttempt(s, claimed, provider);
-      const result = await callProvider(provider, claimed);
+      await startAttempt(s, claimed, provider.name);
+      const result = await callProvider(provider, buildSendRequest(s, claimed, provider, null));
       expect(result.outcome).toBe("accepted");
       // ...and the isolate dies here: the outcome is never recorded.
     });

@@ -10,7 +10,7 @@ import { expect } from "vitest";
 import { openScope, type Services } from "../../src/context";
 import { type Env, loadConfig } from "../../src/env";
 import worker from "../../src/index";
-import { sandboxLedgerKey } from "../../src/services/providers";
+import { sandboxLedgerKey } from "../../src/services/sandbox";
 
 export const ADMIN = { authorization: `Bearer ${env.ADMIN_TOKEN}` };
 

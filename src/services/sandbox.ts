@@ -29,8 +29,3 @@ export function sandboxProvider(s: Services): Provider {
     },
   });
 }
-
-/** Providers for a key's mode. Test keys never leave the sandbox. */
-export function providersFor(s: Services, mode: "test" | "live"): Provider[] {
-  return mode === "test" ? [sandboxProvider(s)] : [];
-}

@@ -1,0 +1,235 @@
+import { randomUUID } from "node:crypto";
+import { verifySigV4 } from "./aws-sigv4.mjs";
+import { badGateway, behaviourFor, hang, startFakeServer, truncated } from "./common.mjs";
+
+/*
+ * A fake AWS End User Messaging SMS (`pinpoint-sms-voice-v2`) SendTextMessage endpoint
+ * (reference: providers.md §4.1–4.3). It checks a request the way the service does: SigV4 first
+ * (service `sms-voice`), then the AWS JSON 1.0 protocol (`X-Amz-Target`, content type, a JSON
+ * body), then the model's constraints on each member; it answers `{"MessageId"}` or an AWS JSON
+ * error (`__type`, `Message`, the exception's extra members).
+ */
+
+const TARGET = "PinpointSMSVoiceV2.SendTextMessage";
+const CONTENT_TYPE = "application/x-amz-json-1.0";
+const MODEL_NAMESPACE = "com.amazonaws.pinpointsmsvoicev2";
+const CORAL_NAMESPACE = "com.amazon.coral.service";
+
+/** SendTextMessage's members and the model's constraints on them (§4.2). */
+const text = (min, max, pattern) => ({ kind: "string", min, max, pattern });
+const MEMBERS = {
+  DestinationPhoneNumber: { ...text(1, 20, /^\+?[1-9][0-9]{1,18}$/), required: true },
+  OriginationIdentity: text(1, 256, /^[A-Za-z0-9_:/+-]+$/),
+  // Not whitespace only.
+  MessageBody: text(1, 1600, /\S/),
+  MessageType: { kind: "enum", values: ["TRANSACTIONAL", "PROMOTIONAL"] },
+  Keyword: text(1, 30, /^[ \S]+$/),
+  ConfigurationSetName: text(1, 256, /^[A-Za-z0-9_:/-]+$/),
+  MaxPrice: text(2, 8, /^[0-9]{0,2}\.[0-9]{1,5}$/),
+  TimeToLive: { kind: "integer", min: 5, max: 259_200 },
+  Context: { kind: "map", maxEntries: 5, key: text(1, 100, /^\S+$/), value: text(1, 800) },
+  DestinationCountryParameters: {
+    kind: "map",
+    maxEntries: 10,
+    key: { kind: "enum", values: ["IN_TEMPLATE_ID", "IN_ENTITY_ID"] },
+    value: text(1, 64, /^\S+$/),
+  },
+  DryRun: { kind: "boolean" },
+  ProtectConfigurationId: text(1, 256, /^[A-Za-z0-9_:/-]+$/),
+  MessageFeedbackEnabled: { kind: "boolean" },
+};
+
+/** The constraint `value` breaks, in the service's words, or null. */
+function violation(rule, value) {
+  switch (rule.kind) {
+    case "string":
+      if (typeof value !== "string") return "Member must be a string";
+      if (value.length < rule.min || value.length > rule.max) {
+        return `Member must have length between ${rule.min} and ${rule.max}`;
+      }
+      if (rule.pattern && !rule.pattern.test(value)) {
+        return `Member must satisfy regular expression pattern: ${rule.pattern.source}`;
+      }
+      return null;
+    case "enum":
+      return rule.values.includes(value)
+        ? null
+        : `Member must satisfy enum value set: [${rule.values.join(", ")}]`;
+    case "integer":
+      if (!Number.isInteger(value)) return "Member must be an integer";
+      return value < rule.min || value > rule.max
+        ? `Member must have value between ${rule.min} and ${rule.max}`
+        : null;
+    case "boolean":
+      return typeof value === "boolean" ? null : "Member must be a boolean";
+    case "map": {
+      if (typeof value !== "object" || value === null || Array.isArray(value))
+        return "Member must be a map";
+      const entries = Object.entries(value);
+      if (entries.length > rule.maxEntries)
+        return `Member must have at most ${rule.maxEntries} entries`;
+      for (const [key, entryValue] of entries) {
+        const problem = violation(rule.key, key) ?? violation(rule.value, entryValue);
+        if (problem) return `Map entry '${key}': ${problem}`;
+      }
+      return null;
+    }
+  }
+}
+
+/** Every broken constraint of the request, as `{ Name, Message }` (ValidationException.Fields). */
+function fieldErrors(input) {
+  const errors = [];
+  for (const [name, rule] of Object.entries(MEMBERS)) {
+    if (input[name] === undefined) {
+      if (rule.required) errors.push({ Name: name, Message: "Member must not be null" });
+      continue;
+    }
+    const problem = violation(rule, input[name]);
+    if (problem) errors.push({ Name: name, Message: problem });
+  }
+  // Stricter than the service may be: a misspelt member fails loudly instead of being dropped.
+  for (const name of Object.keys(input)) {
+    if (!(name in MEMBERS))
+      errors.push({ Name: name, Message: "Not a member of SendTextMessageRequest" });
+  }
+  return errors;
+}
+
+const json = (status, value, headers = {}) => ({
+  status,
+  headers: { "content-type": CONTENT_TYPE, "x-amzn-requestid": randomUUID(), ...headers },
+  body: JSON.stringify(value),
+});
+
+/** A modelled exception (§4.3): its `__type` is namespaced, its members PascalCase. */
+const modelError = (status, type, members) =>
+  json(status, { __type: `${MODEL_NAMESPACE}#${type}`, ...members });
+
+/**
+ * The service front end's own errors (authentication, routing, parsing): as AWS JSON services
+ * send them, with the `x-amzn-ErrorType` header and a lower-case `message`.
+ */
+const frontEndError = (status, type, message) =>
+  json(
+    status,
+    { __type: `${CORAL_NAMESPACE}#${type}`, message },
+    { "x-amzn-errortype": `${type}:http://internal.amazon.com/coral/${CORAL_NAMESPACE}/` },
+  );
+
+const SIGNATURE_ERRORS = {
+  missing: [403, "MissingAuthenticationTokenException"],
+  incomplete: [400, "IncompleteSignatureException"],
+  unknown_key: [403, "UnrecognizedClientException"],
+  bad_token: [403, "UnrecognizedClientException"],
+  expired: [400, "InvalidSignatureException"],
+  wrong_scope: [400, "InvalidSignatureException"],
+  mismatch: [400, "InvalidSignatureException"],
+};
+
+const validationError = (reason, fields) =>
+  modelError(400, "ValidationException", {
+    Message: `${fields.length} validation error${fields.length === 1 ? "" : "s"} detected: ${fields.map((f) => `${f.Name}: ${f.Message}`).join("; ")}`,
+    Reason: reason,
+    Fields: fields,
+  });
+
+const sent = () => json(200, { MessageId: randomUUID() });
+
+/** The magic destinations, each in the service's shape. */
+function answerFor(destination) {
+  switch (behaviourFor(destination)) {
+    case "invalid_number":
+      return validationError("INVALID_PARAMETER", [
+        { Name: "DestinationPhoneNumber", Message: `${destination} is not a valid phone number` },
+      ]);
+    case "opted_out":
+      return modelError(400, "ConflictException", {
+        Message: "The destination phone number is opted out.",
+        Reason: "DESTINATION_PHONE_NUMBER_OPTED_OUT",
+        ResourceType: "opted-out-number",
+        ResourceId: destination,
+      });
+    case "config_error":
+      return modelError(400, "AccessDeniedException", {
+        Message:
+          "User: arn:aws:iam::123456789012:user/sms-gateway is not authorized to perform: sms-voice:SendTextMessage",
+      });
+    case "throttled":
+      return modelError(400, "ThrottlingException", { Message: "Rate exceeded" });
+    case "outage":
+      return modelError(500, "InternalServerException", {
+        Message: "An internal error occurred.",
+        RequestId: randomUUID(),
+      });
+    case "bad_gateway":
+      return badGateway();
+    case "hang":
+      return hang();
+    case "truncated":
+      return truncated(sent());
+    default:
+      return sent();
+  }
+}
+
+/**
+ * Starts a fake End User Messaging SMS for one IAM identity in one region. `sessionToken`, when
+ * given, must come with every request (temporary credentials).
+ */
+export async function startFakeSmsVoice({
+  accessKeyId,
+  secretAccessKey,
+  sessionToken,
+  region,
+  port = 0,
+}) {
+  const handle = async (request) => {
+    const problem = await verifySigV4(request, {
+      accessKeyId,
+      secretAccessKey,
+      sessionToken,
+      region,
+      service: "sms-voice",
+    });
+    if (problem) {
+      const [status, type] = SIGNATURE_ERRORS[problem.problem];
+      return frontEndError(status, type, problem.message);
+    }
+    // A request the front end cannot route to an operation of this service.
+    const contentType = (request.headers["content-type"] ?? "").split(";")[0].trim();
+    if (
+      request.method !== "POST" ||
+      request.url.pathname !== "/" ||
+      contentType !== CONTENT_TYPE ||
+      request.headers["x-amz-target"] !== TARGET
+    ) {
+      return frontEndError(
+        400,
+        "UnknownOperationException",
+        `This fake serves POST / ${TARGET} in ${CONTENT_TYPE} only`,
+      );
+    }
+    let input;
+    try {
+      input = JSON.parse(request.body);
+    } catch {
+      return frontEndError(
+        400,
+        "SerializationException",
+        "Start of structure or map found where not expected.",
+      );
+    }
+    if (typeof input !== "object" || input === null || Array.isArray(input)) {
+      return frontEndError(
+        400,
+        "SerializationException",
+        "The request body must be a JSON object.",
+      );
+    }
+    const errors = fieldErrors(input);
+    if (errors.length > 0) return validationError("FIELD_VALIDATION_FAILED", errors);
+    return answerFor(input.DestinationPhoneNumber);
+  };
+  return startFakeServer({ name: "aws-sms-voice", handle, port });
+}

@@ -1,0 +1,11 @@
+import type { FakeServer } from "./common.mjs";
+
+/** Types for aws-sns.mjs. */
+export declare function startFakeSns(options: {
+  accessKeyId: string;
+  secretAccessKey: string;
+  /** When given, every request must carry it (temporary credentials). */
+  sessionToken?: string;
+  region: string;
+  port?: number;
+}): Promise<FakeServer>;

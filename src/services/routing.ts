@@ -1,0 +1,160 @@
+import { sql } from "drizzle-orm";
+import type { CountryCode } from "libphonenumber-js/max";
+import type { Services } from "../context";
+import { analyzeBody } from "../domain/encoding";
+import { normalizePhone } from "../domain/phone";
+import { formatMoney } from "../domain/pricing";
+import {
+  DEFAULT_PROVIDER_PRICES,
+  mergePriceTables,
+  type ProviderPriceTable,
+} from "../domain/provider-prices";
+import {
+  DEFAULT_ROUTING_POLICY,
+  type RouteDecision,
+  type RoutingPolicy,
+  route,
+  routingPolicySchema,
+} from "../domain/routing";
+import type { RegisteredSender } from "../domain/senders";
+import { ApiError } from "../errors";
+import { readHealth } from "../kv/circuit-breaker";
+import type { ProviderName } from "../providers/types";
+import { type AvailableProviders, availableProviders } from "./provider-registry";
+
+/** Everything routing needs about a tenant, loaded with one query and one Redis call. */
+export interface RoutingContext extends AvailableProviders {
+  senders: RegisteredSender[];
+  policy: RoutingPolicy;
+  health: Awaited<ReturnType<typeof readHealth<ProviderName>>>;
+}
+
+interface TenantRoutingRow extends Record<string, unknown> {
+  routing_policy: unknown;
+  senders: RegisteredSender[] | null;
+  credentials: { provider: string; ciphertext: string }[] | null;
+}
+
+export async function loadRoutingContext(s: Services, tenantId: string): Promise<RoutingContext> {
+  const result = await s.db.execute<TenantRoutingRow>(sql`
+    select t.routing_policy,
+      (select json_agg(json_build_object('id', id, 'provider', provider, 'kind', kind,
+        'value', value, 'countries', countries) order by id)
+       from senders where tenant_id = t.id) as senders,
+      (select json_agg(json_build_object('provider', provider, 'ciphertext', ciphertext))
+       from provider_credentials where tenant_id = t.id) as credentials
+    from tenants t where t.id = ${tenantId}`);
+  const row = result.rows[0];
+  const available = await availableProviders(s, tenantId, row?.credentials ?? []);
+  const names = Object.keys(available.providers) as ProviderName[];
+  const health = await readHealth(s.redis, names);
+  const tenantPolicy = routingPolicySchema.safeParse(row?.routing_policy);
+  return {
+    ...available,
+    senders: row?.senders ?? [],
+    policy: tenantPolicy.success ? tenantPolicy.data : deploymentPolicy(s),
+    health,
+  };
+}
+
+const deploymentPolicy = (s: Services): RoutingPolicy =>
+  s.config.ROUTING_POLICY ?? DEFAULT_ROUTING_POLICY;
+
+/** The shipped price table with the deployment's override, merged once per configuration. */
+const pricesByConfig = new WeakMap<object, ProviderPriceTable>();
+function priceTable(s: Services): ProviderPriceTable {
+  let table = pricesByConfig.get(s.config);
+  if (!table) {
+    table = mergePriceTables(DEFAULT_PROVIDER_PRICES, s.config.PROVIDER_PRICES ?? {});
+    pricesByConfig.set(s.config, table);
+  }
+  return table;
+}
+
+export interface RoutableMessage {
+  to: string;
+  country: string;
+  type: "transactional" | "promotional" | "otp";
+  segments: number;
+  from?: string | null;
+  pin?: string | null;
+}
+
+export function routeMessage(
+  s: Services,
+  ctx: RoutingContext,
+  message: RoutableMessage,
+): RouteDecision {
+  return route({
+    to: message.to,
+    country: message.country as CountryCode,
+    type: message.type,
+    segments: message.segments,
+    policy: ctx.policy,
+    prices: priceTable(s),
+    available: Object.keys(ctx.providers) as ProviderName[],
+    defaultSenderProviders: ctx.defaultSenderProviders,
+    health: ctx.health,
+    senders: ctx.senders,
+    ...(message.from ? { from: message.from } : {}),
+    ...(message.pin ? { pin: message.pin as ProviderName } : {}),
+  });
+}
+
+export interface PreviewInput {
+  to: string;
+  type: "transactional" | "promotional" | "otp";
+  body?: string | undefined;
+  from?: string | undefined;
+  provider?: ProviderName | undefined;
+}
+
+/** The chain a live message would get now, with each step's reason and estimated cost. */
+export async function previewRoute(s: Services, tenantId: string, input: PreviewInput) {
+  const phone = normalizePhone(input.to, s.config.DEFAULT_REGION);
+  if (!phone.ok) {
+    throw new ApiError(
+      "invalid_phone_number",
+      `"to" is not a valid mobile number (${phone.reason})`,
+      [{ path: "to", message: phone.reason }],
+    );
+  }
+  const segments = input.body ? analyzeBody(input.body).segments : 1;
+  const ctx = await loadRoutingContext(s, tenantId);
+  const decision = routeMessage(s, ctx, {
+    to: phone.e164,
+    country: phone.country,
+    type: input.type,
+    segments,
+    from: input.from ?? null,
+    pin: input.provider ?? null,
+  });
+  return {
+    to: phone.e164,
+    country: phone.country,
+    type: input.type,
+    segments,
+    rule: decision.rule,
+    chain: decision.chain.map((step) => ({
+      provider: step.provider,
+      sender: step.sender && { kind: step.sender.kind, value: step.sender.value },
+      estimated_cost: formatMoney(step.estimatedCostMicros),
+      health: ctx.health[step.provider] ?? "closed",
+      reason: step.reason,
+    })),
+    skipped: decision.skipped,
+  };
+}
+
+/** Sets (or, with null, clears) a tenant's own routing policy. */
+export async function setTenantRoutingPolicy(
+  s: Services,
+  tenantId: string,
+  policy: RoutingPolicy | null,
+): Promise<void> {
+  const result = await s.db.execute(
+    sql`update tenants set routing_policy = ${policy === null ? null : JSON.stringify(policy)}::jsonb
+        where id = ${tenantId}`,
+  );
+  if (result.rowCount === 0) throw new ApiError("not_found", `No tenant ${tenantId}`);
+}
