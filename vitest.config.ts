@@ -26,6 +26,26 @@ const stackBindings = () => ({
   ...JSON.parse(process.env.TEST_PROVIDER_ENV ?? "{}"),
 });
 
+/** The Worker in workerd, one test file at a time (the tests share one database). */
+const workersProject = (name: string, bindings: Record<string, string>) =>
+  defineWorkersProject({
+    test: {
+      name,
+      include: [`test/${name}/**/*.test.ts`],
+      testTimeout: 30_000,
+      poolOptions: {
+        workers: {
+          main: "./src/index.ts",
+          // The scheduler claims globally: files must not run side by side.
+          singleWorker: true,
+          isolatedStorage: false,
+          wrangler: { configPath: "./wrangler.toml" },
+          miniflare: { bindings },
+        },
+      },
+    },
+  });
+
 export default defineConfig({
   test: {
     projects: [
@@ -50,39 +70,8 @@ export default defineConfig({
         },
       },
       // The same Worker with no provider credentials at all: live keys have nowhere to send.
-      defineWorkersProject({
-        test: {
-          name: "integration-bare",
-          include: ["test/integration-bare/**/*.test.ts"],
-          testTimeout: 30_000,
-          poolOptions: {
-            workers: {
-              main: "./src/index.ts",
-              singleWorker: true,
-              isolatedStorage: false,
-              wrangler: { configPath: "./wrangler.toml" },
-              miniflare: { bindings: baseBindings() },
-            },
-          },
-        },
-      }),
-      defineWorkersProject({
-        test: {
-          name: "integration",
-          include: ["test/integration/**/*.test.ts"],
-          testTimeout: 30_000,
-          poolOptions: {
-            workers: {
-              main: "./src/index.ts",
-              // Tests share one database and the scheduler claims globally: one file at a time.
-              singleWorker: true,
-              isolatedStorage: false,
-              wrangler: { configPath: "./wrangler.toml" },
-              miniflare: { bindings: stackBindings() },
-            },
-          },
-        },
-      }),
+      workersProject("integration-bare", baseBindings()),
+      workersProject("integration", stackBindings()),
     ],
   },
 });

@@ -1,8 +1,8 @@
 // Load generator, run in its own process so it does not share an event loop
 // with the local stack's bridges. Closed loop: `concurrency` clients each send
 // the next request when the previous one answers, for `seconds`.
-// Usage: node load.mjs '{"url":…,"headers":{…},"body":"…","concurrency":N,"seconds":S}'
-const { url, headers, body, concurrency, seconds } = JSON.parse(process.argv[2]);
+// Usage: node load.mjs '{"url":…,"headers":{…},"body":"…","expect":202,"concurrency":N,"seconds":S}'
+const { url, headers, body, expect, concurrency, seconds } = JSON.parse(process.argv[2]);
 
 const latencies = [];
 const timings = new Map();
@@ -15,7 +15,7 @@ async function client() {
     try {
       const response = await fetch(url, { method: "POST", headers, body });
       await response.arrayBuffer();
-      if (response.status !== 202) {
+      if (response.status !== expect) {
         errors++;
         continue;
       }

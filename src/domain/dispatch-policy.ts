@@ -1,3 +1,4 @@
+import type { MessageType } from "./providers";
 /** How a provider call ended. Failure classes decide what dispatch may do next. */
 export const FAILURE_OUTCOMES = [
   "rejected_permanent",
@@ -26,7 +27,7 @@ export type NextStep =
 export interface AttemptFacts {
   outcome: AttemptOutcome;
   errorCode?: string | undefined;
-  type: "transactional" | "promotional" | "otp";
+  type: MessageType;
   /** Attempts made so far for this message, this one included. */
   attemptsMade: number;
   maxAttempts: number;

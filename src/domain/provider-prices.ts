@@ -5,9 +5,8 @@
  */
 import { type CountryCode, isSupportedCountry } from "libphonenumber-js/max";
 import { z } from "zod";
-import { PROVIDER_NAMES, type ProviderName, type SendRequest } from "../providers/types";
+import { type MessageType, PROVIDER_NAMES, type ProviderName } from "./providers";
 
-export type MessageType = SendRequest["type"];
 export const MESSAGE_TYPES = [
   "transactional",
   "promotional",
@@ -31,6 +30,22 @@ export type ProviderPriceTable = Partial<
 export type ProviderPriceOverride = Partial<
   Record<ProviderName, Partial<Record<CountryCode, CountryPrices | null>>>
 >;
+
+/** AWS list prices per segment, shared by SNS and End User Messaging. */
+const AWS_SMS_PRICES: Partial<Record<CountryCode, CountryPrices>> = {
+  US: { default: 5_810 },
+  CA: { default: 5_750 },
+  GB: { default: 41_000 },
+  DE: { default: 86_000 },
+  FR: { default: 72_000 },
+  BR: { default: 22_000 },
+  IN: { default: 2_800 },
+  ZA: { default: 22_000 },
+  KE: { default: 120_000 },
+  NG: { default: 250_000 },
+  UG: { default: 150_000 },
+  TZ: { default: 180_000 },
+};
 
 /**
  * Estimates in the range of the providers' public list prices, not what our accounts are
@@ -60,35 +75,9 @@ export const DEFAULT_PROVIDER_PRICES: ProviderPriceTable = {
     MW: { default: 140_000 },
     ZM: { default: 150_000 },
   },
-  "aws-sns": {
-    US: { default: 5_810 },
-    CA: { default: 5_750 },
-    GB: { default: 41_000 },
-    DE: { default: 86_000 },
-    FR: { default: 72_000 },
-    BR: { default: 22_000 },
-    IN: { default: 2_800 },
-    ZA: { default: 22_000 },
-    KE: { default: 120_000 },
-    NG: { default: 250_000 },
-    UG: { default: 150_000 },
-    TZ: { default: 180_000 },
-  },
+  "aws-sns": AWS_SMS_PRICES,
   // End User Messaging is the service SNS itself sends SMS through: same price book.
-  "aws-sms-voice": {
-    US: { default: 5_810 },
-    CA: { default: 5_750 },
-    GB: { default: 41_000 },
-    DE: { default: 86_000 },
-    FR: { default: 72_000 },
-    BR: { default: 22_000 },
-    IN: { default: 2_800 },
-    ZA: { default: 22_000 },
-    KE: { default: 120_000 },
-    NG: { default: 250_000 },
-    UG: { default: 150_000 },
-    TZ: { default: 180_000 },
-  },
+  "aws-sms-voice": AWS_SMS_PRICES,
   africastalking: {
     KE: { default: 6_200 },
     UG: { default: 6_800 },

@@ -6,15 +6,14 @@
  */
 import type { CountryCode } from "libphonenumber-js/max";
 import { z } from "zod";
-import { PROVIDER_NAMES, type ProviderName } from "../providers/types";
 import { formatMoney } from "./pricing";
 import {
   countryCodeSchema,
   MESSAGE_TYPES,
-  type MessageType,
   type ProviderPriceTable,
   priceFor,
 } from "./provider-prices";
+import { type MessageType, PROVIDER_NAMES, type ProviderName } from "./providers";
 import { isSender, pickSender, type RegisteredSender, senderUnfitReason } from "./senders";
 
 // Names route() itself reports in `RouteDecision.rule`; a rule may not take them.

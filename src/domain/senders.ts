@@ -2,7 +2,7 @@
  * A tenant's sender register: which "from" identities it may use, with which provider and
  * where. Routing picks from it; a request's explicit `from` must be one of them.
  */
-import type { ProviderName, SenderKind } from "../providers/types";
+import type { ProviderName, SenderKind } from "./providers";
 
 export interface RegisteredSender {
   id: string;

@@ -1,4 +1,5 @@
 import type { Redis } from "@upstash/redis/cloudflare";
+import type { CircuitState } from "../domain/routing";
 
 /**
  * Per-provider circuit breakers whose state lives in Redis, so every isolate
@@ -8,7 +9,6 @@ import type { Redis } from "@upstash/redis/cloudflare";
  * routing still uses it, last, as a probe; the probe's success closes it, its
  * failure opens it again.
  */
-export type CircuitState = "closed" | "open" | "half_open";
 
 const BUCKET_S = 10;
 const WINDOW_BUCKETS = 6;

@@ -1,10 +1,6 @@
 /** The Provider port: every SMS provider client implements it. */
 import type { FailureOutcome } from "../domain/dispatch-policy";
-
-export const PROVIDER_NAMES = ["twilio", "aws-sns", "aws-sms-voice", "africastalking"] as const;
-export type ProviderName = (typeof PROVIDER_NAMES)[number];
-
-export type SenderKind = "phone" | "short_code" | "alphanumeric" | "messaging_service";
+import type { MessageType, SenderKind } from "../domain/providers";
 
 /** Who the message is from, as chosen by routing from the tenant's sender register. */
 export interface Sender {
@@ -22,7 +18,7 @@ export interface SendRequest {
   /** Null: the provider's default sender (e.g. a Twilio Messaging Service from config). */
   sender: Sender | null;
   body: string;
-  type: "transactional" | "promotional" | "otp";
+  type: MessageType;
   segments: number;
   /** After this instant the message is useless (OTP expiry): providers drop it (validity / TTL). */
   deadline?: Date;

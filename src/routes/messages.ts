@@ -1,7 +1,7 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../app-env";
+import { PROVIDER_NAMES } from "../domain/providers";
 import { sha256Hex } from "../lib/crypto";
-import { PROVIDER_NAMES } from "../providers/types";
 import { requireScope } from "../services/api-keys";
 import { dispatchNow } from "../services/dispatch";
 import { getMessage, listMessages } from "../services/messages";

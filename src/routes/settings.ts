@@ -1,6 +1,6 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../app-env";
-import { PROVIDER_NAMES } from "../providers/types";
+import { PROVIDER_NAMES } from "../domain/providers";
 import { requireScope } from "../services/api-keys";
 import {
   credentialStatus,

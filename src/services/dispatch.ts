@@ -1,6 +1,7 @@
 import { sql } from "drizzle-orm";
 import type { Services } from "../context";
 import { backoffMs, jittered, type NextStep, nextStep } from "../domain/dispatch-policy";
+import type { MessageType } from "../domain/providers";
 import { recordCall } from "../kv/circuit-breaker";
 import { newId } from "../lib/ids";
 import type { Provider, Sender, SendRequest, SendResult } from "../providers/types";
@@ -25,7 +26,7 @@ export type ClaimedMessage = {
   country: string;
   from_sender: string | null;
   body: string;
-  type: "transactional" | "promotional" | "otp";
+  type: MessageType;
   segments: number;
   status: string;
   attempt_count: number;

@@ -1,9 +1,9 @@
 import { and, eq } from "drizzle-orm";
 import type { Services } from "../context";
 import { providerCredentials } from "../db/schema";
+import type { ProviderName } from "../domain/providers";
 import { ApiError } from "../errors";
 import { encryptJson } from "../lib/crypto";
-import type { ProviderName } from "../providers/types";
 import { credentialContext, deploymentProviderNames } from "./provider-registry";
 
 /**

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { Services } from "../context";
+import { PROVIDER_NAMES, type ProviderName } from "../domain/providers";
 import type { Config } from "../env";
 import { decryptJson } from "../lib/crypto";
 import {
@@ -9,7 +10,7 @@ import {
 import { createSmsVoiceProvider, smsVoiceDefaultBaseUrl } from "../providers/aws-sms-voice";
 import { createSnsProvider, snsDefaultBaseUrl } from "../providers/aws-sns";
 import { createTwilioProvider } from "../providers/twilio";
-import { PROVIDER_NAMES, type Provider, type ProviderName } from "../providers/types";
+import type { Provider } from "../providers/types";
 
 /** Credentials a tenant may bring, per provider (stored encrypted; never returned). */
 export const providerCredentialSchemas = {

@@ -2,13 +2,13 @@ import { sql } from "drizzle-orm";
 import type { CountryCode } from "libphonenumber-js/max";
 import type { Services } from "../context";
 import { analyzeBody } from "../domain/encoding";
-import { normalizePhone } from "../domain/phone";
 import { formatMoney } from "../domain/pricing";
 import {
   DEFAULT_PROVIDER_PRICES,
   mergePriceTables,
   type ProviderPriceTable,
 } from "../domain/provider-prices";
+import type { MessageType, ProviderName } from "../domain/providers";
 import {
   DEFAULT_ROUTING_POLICY,
   type RouteDecision,
@@ -19,7 +19,7 @@ import {
 import type { RegisteredSender } from "../domain/senders";
 import { ApiError } from "../errors";
 import { readHealth } from "../kv/circuit-breaker";
-import type { ProviderName } from "../providers/types";
+import { destinationOrThrow } from "./phone";
 import { type AvailableProviders, availableProviders } from "./provider-registry";
 
 /** Everything routing needs about a tenant, loaded with one query and one Redis call. */
@@ -74,7 +74,7 @@ function priceTable(s: Services): ProviderPriceTable {
 export interface RoutableMessage {
   to: string;
   country: string;
-  type: "transactional" | "promotional" | "otp";
+  type: MessageType;
   segments: number;
   from?: string | null;
   pin?: string | null;
@@ -103,7 +103,7 @@ export function routeMessage(
 
 export interface PreviewInput {
   to: string;
-  type: "transactional" | "promotional" | "otp";
+  type: MessageType;
   body?: string | undefined;
   from?: string | undefined;
   provider?: ProviderName | undefined;
@@ -111,14 +111,7 @@ export interface PreviewInput {
 
 /** The chain a live message would get now, with each step's reason and estimated cost. */
 export async function previewRoute(s: Services, tenantId: string, input: PreviewInput) {
-  const phone = normalizePhone(input.to, s.config.DEFAULT_REGION);
-  if (!phone.ok) {
-    throw new ApiError(
-      "invalid_phone_number",
-      `"to" is not a valid mobile number (${phone.reason})`,
-      [{ path: "to", message: phone.reason }],
-    );
-  }
+  const phone = destinationOrThrow(s, input.to);
   const segments = input.body ? analyzeBody(input.body).segments : 1;
   const ctx = await loadRoutingContext(s, tenantId);
   const decision = routeMessage(s, ctx, {

@@ -2,15 +2,13 @@ import { and, eq, sql } from "drizzle-orm";
 import type { Services } from "../context";
 import { messages } from "../db/schema";
 import { analyzeBody } from "../domain/encoding";
-import { normalizePhone } from "../domain/phone";
 import { estimateCost, formatMoney } from "../domain/pricing";
+import type { MessageType, ProviderName } from "../domain/providers";
 import { ApiError } from "../errors";
 import { newId } from "../lib/ids";
-import type { ProviderName } from "../providers/types";
 import type { Principal } from "./api-keys";
+import { destinationOrThrow } from "./phone";
 import { deploymentProviderNames } from "./provider-registry";
-
-export type MessageType = "transactional" | "promotional" | "otp";
 
 export interface SendInput {
   to: string;
@@ -69,14 +67,7 @@ export async function acceptMessage(
   idempotency: Idempotency | null,
   respondLater: boolean,
 ): Promise<AcceptResult> {
-  const phone = normalizePhone(input.to, s.config.DEFAULT_REGION);
-  if (!phone.ok) {
-    throw new ApiError(
-      "invalid_phone_number",
-      `"to" is not a valid mobile number (${phone.reason})`,
-      [{ path: "to", message: phone.reason }],
-    );
-  }
+  const phone = destinationOrThrow(s, input.to);
   if (input.from) await requireOwnSender(s, principal.tenantId, input.from);
   if (principal.mode === "live") await requireSomeProvider(s, principal.tenantId);
   const now = s.now();

@@ -1,10 +1,10 @@
 import { eq, sql } from "drizzle-orm";
 import type { Services } from "../context";
 import { senders } from "../db/schema";
+import type { ProviderName, SenderKind } from "../domain/providers";
 import { validateSenderValue } from "../domain/senders";
 import { ApiError } from "../errors";
 import { newId } from "../lib/ids";
-import type { ProviderName, SenderKind } from "../providers/types";
 
 export interface SenderInput {
   provider: ProviderName;

@@ -7,6 +7,7 @@ import {
   getMessage,
   newTenant,
   postJson,
+  runCron,
   type TestTenant,
   waitForStatus,
   withServices,
@@ -189,6 +190,18 @@ describe("live sends through the providers", () => {
     );
     expect(rows.rows[0]?.dispatch_state).toBe("unknown");
     expect(rows.rows[0]?.outcome_deadline_at).not.toBeNull();
+  });
+
+  it("an unknown outcome without a receipt by the deadline ends as failed", async () => {
+    const tenant = await liveTenant();
+    const { detail } = await sendAndWait(tenant, { to: "+14155550997", body: "Hang" });
+    expect(detail.status).toBe("sending");
+    await runCron(new Date(Date.now() + 2 * 3_600_000));
+    const after = await getMessage(tenant, detail.id);
+    expect(after.status).toBe("failed");
+    expect(after.status_reason).toBe("outcome_unknown");
+    expect(after.attempts).toHaveLength(1);
+    expect(await requestCounts()).toMatchObject({ "aws-sns": 1, "aws-sms-voice": 0, twilio: 0 });
   });
 
   it("an unknown outcome on an OTP fails over (a second code is harmless)", async () => {

@@ -8,7 +8,7 @@ import {
   priceFor,
   providerPriceTableSchema,
 } from "../../src/domain/provider-prices";
-import { PROVIDER_NAMES } from "../../src/providers/types";
+import { PROVIDER_NAMES } from "../../src/domain/providers";
 
 const TABLE: ProviderPriceTable = {
   twilio: { US: { default: 8_000, otp: 9_000 }, KE: { default: 100_000 } },

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { DEFAULT_PROVIDER_PRICES, type ProviderPriceTable } from "../../src/domain/provider-prices";
+import { PROVIDER_NAMES, type ProviderName } from "../../src/domain/providers";
 import {
   DEFAULT_ROUTING_POLICY,
   type RouteInput,
@@ -9,7 +10,6 @@ import {
   routingPolicySchema,
 } from "../../src/domain/routing";
 import type { RegisteredSender } from "../../src/domain/senders";
-import { PROVIDER_NAMES, type ProviderName } from "../../src/providers/types";
 
 const PRICES: ProviderPriceTable = {
   twilio: {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import type { ProviderName, SenderKind } from "../../src/domain/providers";
 import {
   ALPHANUMERIC_SENDER_UNSUPPORTED,
   findOwnSender,
@@ -7,7 +8,6 @@ import {
   senderFits,
   validateSenderValue,
 } from "../../src/domain/senders";
-import type { ProviderName, SenderKind } from "../../src/providers/types";
 
 const MG = `MG${"0123456789abcdef".repeat(2)}`;
 
