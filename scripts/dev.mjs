@@ -70,6 +70,13 @@ Object.assign(vars, {
   UPSTASH_REDIS_REST_URL: stack.redisRestUrl,
   UPSTASH_REDIS_REST_TOKEN: stack.redisRestToken,
 });
+// FAKE_PROVIDERS=1: the four providers' fakes (as in the tests), so live keys work offline.
+const fakeProviders =
+  process.env.FAKE_PROVIDERS === "1"
+    ? await (await import("./fakes/index.mjs")).startFakeProviders()
+    : undefined;
+if (fakeProviders) Object.assign(vars, fakeProviders.workerEnv);
+
 // Given to wrangler as its only env file, so these merged values are the ones it uses.
 const envFile = join(local, "dev.vars");
 writeEnvFile(envFile, vars);
@@ -86,6 +93,7 @@ async function shutdown(code) {
   stopping = true;
   clearInterval(ticker);
   await wrangler.stop();
+  await fakeProviders?.stop();
   await stack.stop();
   process.exit(code);
 }
@@ -135,6 +143,7 @@ try {
   │ Admin token  ${vars.ADMIN_TOKEN}
   │ Test key     ${key}
   │ Redis        ${stack.redisKind}    Data: .local/
+  │ Providers    ${fakeProviders ? "fakes of all four (FAKE_PROVIDERS=1)" : "from your TWILIO_*, AWS_*, AFRICASTALKING_* settings"}
   │ Cron         the scheduled handler runs every minute
   └────────────────────────────────────────────────────────────────
   Send a message (test keys use the sandbox provider; it delivers in a moment):

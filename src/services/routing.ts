@@ -2,13 +2,14 @@ import { sql } from "drizzle-orm";
 import type { CountryCode } from "libphonenumber-js/max";
 import type { Services } from "../context";
 import { analyzeBody } from "../domain/encoding";
-import { formatMoney } from "../domain/pricing";
+import { estimateCost, formatMoney, type Money } from "../domain/pricing";
 import {
   DEFAULT_PROVIDER_PRICES,
   mergePriceTables,
   type ProviderPriceTable,
+  priceFor,
 } from "../domain/provider-prices";
-import type { MessageType, ProviderName } from "../domain/providers";
+import { type MessageType, PROVIDER_NAMES, type ProviderName } from "../domain/providers";
 import {
   DEFAULT_ROUTING_POLICY,
   type RouteDecision,
@@ -69,6 +70,25 @@ function priceTable(s: Services): ProviderPriceTable {
     pricesByConfig.set(s.config, table);
   }
   return table;
+}
+
+/**
+ * The estimate given when a message is accepted, before routing runs: the
+ * cheapest provider price for the country and type (the generic per-country
+ * table where no provider lists one). The attempt records what was charged.
+ */
+export function estimateMessageCost(
+  s: Services,
+  country: CountryCode,
+  type: MessageType,
+  segments: number,
+): Money {
+  const table = priceTable(s);
+  const prices = PROVIDER_NAMES.map((p) => priceFor(table, p, country, type)).filter(
+    (price): price is number => price !== undefined,
+  );
+  if (prices.length === 0) return estimateCost(country, segments);
+  return { micros: Math.min(...prices) * segments, currency: "USD" };
 }
 
 export interface RoutableMessage {

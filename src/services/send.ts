@@ -2,13 +2,14 @@ import { and, eq, sql } from "drizzle-orm";
 import type { Services } from "../context";
 import { messages } from "../db/schema";
 import { analyzeBody } from "../domain/encoding";
-import { estimateCost, formatMoney } from "../domain/pricing";
+import { formatMoney } from "../domain/pricing";
 import type { MessageType, ProviderName } from "../domain/providers";
 import { ApiError } from "../errors";
 import { newId } from "../lib/ids";
 import type { Principal } from "./api-keys";
 import { destinationOrThrow } from "./phone";
 import { deploymentProviderNames } from "./provider-registry";
+import { estimateMessageCost } from "./routing";
 
 export interface SendInput {
   to: string;
@@ -72,7 +73,7 @@ export async function acceptMessage(
   if (principal.mode === "live") await requireSomeProvider(s, principal.tenantId);
   const now = s.now();
   const analysis = analyzeBody(input.body);
-  const cost = estimateCost(phone.country, analysis.segments);
+  const cost = estimateMessageCost(s, phone.country, input.type, analysis.segments);
   const response: AcceptedMessage = {
     id: newId("msg", now.getTime()),
     status: "queued",

@@ -19,7 +19,7 @@ describe("POST /v1/messages (happy paths)", () => {
       type: "transactional",
       segments: 1,
       encoding: "GSM-7",
-      estimated_cost: "0.0079",
+      estimated_cost: "0.00581",
       currency: "USD",
     });
     expect(accepted.id).toMatch(/^msg_[0-9a-z]{26}$/);
@@ -42,7 +42,7 @@ describe("POST /v1/messages (happy paths)", () => {
       to: "+254712345678",
       encoding: "UCS-2",
       segments: 2,
-      estimated_cost: "0.0560",
+      estimated_cost: "0.0124",
     });
   });
 
