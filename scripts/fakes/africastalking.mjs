@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { badGateway, behaviourFor, hang, startFakeServer, truncated } from "./common.mjs";
+import { behaviourFor, startFakeServer, transportFailure } from "./common.mjs";
 
 /*
  * A fake Africa's Talking bulk SMS API (reference: providers.md §6.1). It checks the `apiKey`
@@ -73,14 +73,8 @@ function requestLevelAnswer(behaviour, success) {
       return unauthorized();
     case "throttled":
       return text(429, "Too Many Requests");
-    case "bad_gateway":
-      return badGateway();
-    case "hang":
-      return hang();
-    case "truncated":
-      return truncated(success());
     default:
-      return null;
+      return transportFailure(behaviour, success);
   }
 }
 

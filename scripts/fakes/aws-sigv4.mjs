@@ -132,3 +132,24 @@ export async function verifySigV4(request, expected) {
         "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.",
       );
 }
+
+/**
+ * A fake AWS service's handler: `handle` behind the signature check, which AWS makes before
+ * anything else. A request whose signature fails is answered `refuse(status, code, message)`, in
+ * the service's own error shape, with the status and code `errors` gives its problem.
+ *
+ * @param {{
+ *   expected: { accessKeyId: string, secretAccessKey: string, sessionToken?: string, region: string, service: string },
+ *   errors: Record<SigV4Problem, [number, string]>,
+ *   refuse: (status: number, code: string, message: string) => object,
+ *   handle: (request: object) => object | Promise<object>,
+ * }} options
+ */
+export function requireSigV4({ expected, errors, refuse, handle }) {
+  return async (request) => {
+    const failure = await verifySigV4(request, expected);
+    if (!failure) return handle(request);
+    const [status, code] = errors[failure.problem];
+    return refuse(status, code, failure.message);
+  };
+}

@@ -1,11 +1,7 @@
+import type { AwsIdentity } from "./aws-sigv4.mjs";
 import type { FakeServer } from "./common.mjs";
 
 /** Types for aws-sms-voice.mjs. */
-export declare function startFakeSmsVoice(options: {
-  accessKeyId: string;
-  secretAccessKey: string;
-  /** When given, every request must carry it (temporary credentials). */
-  sessionToken?: string;
-  region: string;
-  port?: number;
-}): Promise<FakeServer>;
+export declare function startFakeSmsVoice(
+  options: AwsIdentity & { port?: number },
+): Promise<FakeServer>;

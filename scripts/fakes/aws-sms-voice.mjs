@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { verifySigV4 } from "./aws-sigv4.mjs";
-import { badGateway, behaviourFor, hang, startFakeServer, truncated } from "./common.mjs";
+import { requireSigV4 } from "./aws-sigv4.mjs";
+import { behaviourFor, startFakeServer, transportFailure } from "./common.mjs";
 
 /*
  * A fake AWS End User Messaging SMS (`pinpoint-sms-voice-v2`) SendTextMessage endpoint
@@ -138,7 +138,8 @@ const sent = () => json(200, { MessageId: randomUUID() });
 
 /** The magic destinations, each in the service's shape. */
 function answerFor(destination) {
-  switch (behaviourFor(destination)) {
+  const behaviour = behaviourFor(destination);
+  switch (behaviour) {
     case "invalid_number":
       return validationError("INVALID_PARAMETER", [
         { Name: "DestinationPhoneNumber", Message: `${destination} is not a valid phone number` },
@@ -162,74 +163,55 @@ function answerFor(destination) {
         Message: "An internal error occurred.",
         RequestId: randomUUID(),
       });
-    case "bad_gateway":
-      return badGateway();
-    case "hang":
-      return hang();
-    case "truncated":
-      return truncated(sent());
     default:
-      return sent();
+      return transportFailure(behaviour, sent) ?? sent();
   }
+}
+
+/** A request that passed the signature check: the AWS JSON 1.0 protocol, then SendTextMessage. */
+function sendTextMessage(request) {
+  // A request the front end cannot route to an operation of this service.
+  const contentType = (request.headers["content-type"] ?? "").split(";")[0].trim();
+  if (
+    request.method !== "POST" ||
+    request.url.pathname !== "/" ||
+    contentType !== CONTENT_TYPE ||
+    request.headers["x-amz-target"] !== TARGET
+  ) {
+    return frontEndError(
+      400,
+      "UnknownOperationException",
+      `This fake serves POST / ${TARGET} in ${CONTENT_TYPE} only`,
+    );
+  }
+  let input;
+  try {
+    input = JSON.parse(request.body);
+  } catch {
+    return frontEndError(
+      400,
+      "SerializationException",
+      "Start of structure or map found where not expected.",
+    );
+  }
+  if (typeof input !== "object" || input === null || Array.isArray(input)) {
+    return frontEndError(400, "SerializationException", "The request body must be a JSON object.");
+  }
+  const errors = fieldErrors(input);
+  if (errors.length > 0) return validationError("FIELD_VALIDATION_FAILED", errors);
+  return answerFor(input.DestinationPhoneNumber);
 }
 
 /**
  * Starts a fake End User Messaging SMS for one IAM identity in one region. `sessionToken`, when
  * given, must come with every request (temporary credentials).
  */
-export async function startFakeSmsVoice({
-  accessKeyId,
-  secretAccessKey,
-  sessionToken,
-  region,
-  port = 0,
-}) {
-  const handle = async (request) => {
-    const problem = await verifySigV4(request, {
-      accessKeyId,
-      secretAccessKey,
-      sessionToken,
-      region,
-      service: "sms-voice",
-    });
-    if (problem) {
-      const [status, type] = SIGNATURE_ERRORS[problem.problem];
-      return frontEndError(status, type, problem.message);
-    }
-    // A request the front end cannot route to an operation of this service.
-    const contentType = (request.headers["content-type"] ?? "").split(";")[0].trim();
-    if (
-      request.method !== "POST" ||
-      request.url.pathname !== "/" ||
-      contentType !== CONTENT_TYPE ||
-      request.headers["x-amz-target"] !== TARGET
-    ) {
-      return frontEndError(
-        400,
-        "UnknownOperationException",
-        `This fake serves POST / ${TARGET} in ${CONTENT_TYPE} only`,
-      );
-    }
-    let input;
-    try {
-      input = JSON.parse(request.body);
-    } catch {
-      return frontEndError(
-        400,
-        "SerializationException",
-        "Start of structure or map found where not expected.",
-      );
-    }
-    if (typeof input !== "object" || input === null || Array.isArray(input)) {
-      return frontEndError(
-        400,
-        "SerializationException",
-        "The request body must be a JSON object.",
-      );
-    }
-    const errors = fieldErrors(input);
-    if (errors.length > 0) return validationError("FIELD_VALIDATION_FAILED", errors);
-    return answerFor(input.DestinationPhoneNumber);
-  };
+export async function startFakeSmsVoice({ port = 0, ...identity }) {
+  const handle = requireSigV4({
+    expected: { ...identity, service: "sms-voice" },
+    errors: SIGNATURE_ERRORS,
+    refuse: frontEndError,
+    handle: sendTextMessage,
+  });
   return startFakeServer({ name: "aws-sms-voice", handle, port });
 }

@@ -1,11 +1,5 @@
+import type { AwsIdentity } from "./aws-sigv4.mjs";
 import type { FakeServer } from "./common.mjs";
 
 /** Types for aws-sns.mjs. */
-export declare function startFakeSns(options: {
-  accessKeyId: string;
-  secretAccessKey: string;
-  /** When given, every request must carry it (temporary credentials). */
-  sessionToken?: string;
-  region: string;
-  port?: number;
-}): Promise<FakeServer>;
+export declare function startFakeSns(options: AwsIdentity & { port?: number }): Promise<FakeServer>;

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { verifySigV4 } from "./aws-sigv4.mjs";
-import { badGateway, behaviourFor, hang, startFakeServer, truncated } from "./common.mjs";
+import { requireSigV4 } from "./aws-sigv4.mjs";
+import { behaviourFor, startFakeServer, transportFailure } from "./common.mjs";
 
 /*
  * A fake Amazon SNS Publish-to-phone endpoint (reference: providers.md §3). It checks a request
@@ -160,7 +160,8 @@ function checkPublish(form) {
 
 /** The magic destinations, each in SNS's shape. */
 function answerFor(phoneNumber) {
-  switch (behaviourFor(phoneNumber)) {
+  const behaviour = behaviourFor(phoneNumber);
+  switch (behaviour) {
     case "invalid_number":
       return invalidParameter(`PhoneNumber Reason: ${phoneNumber} is not valid to publish to`);
     // Publish does not refuse opted-out numbers (§3.4): it takes the message and the delivery
@@ -179,65 +180,50 @@ function answerFor(phoneNumber) {
       return snsError(400, "Throttling", "Rate exceeded");
     case "outage":
       return snsError(500, "InternalError", "Internal Error");
-    case "bad_gateway":
-      return badGateway();
-    case "hang":
-      return hang();
-    case "truncated":
-      return truncated(published());
     default:
-      return published();
+      return transportFailure(behaviour, published) ?? published();
   }
+}
+
+/** A request that passed the signature check: the Query protocol, then Publish. */
+function publish(request) {
+  if (request.method !== "POST" || request.url.pathname !== "/") {
+    return snsError(400, "InvalidAction", "This fake serves POST / only");
+  }
+  // Parameters come form-encoded; any other body carries none, Action included.
+  const isForm = (request.headers["content-type"] ?? "").startsWith(
+    "application/x-www-form-urlencoded",
+  );
+  const form = new URLSearchParams(isForm ? request.body : "");
+  const action = form.get("Action");
+  if (!action) return snsError(400, "MissingAction", "Missing Action");
+  if (action !== "Publish") {
+    return snsError(
+      400,
+      "InvalidAction",
+      `Could not find operation ${action} for version ${VERSION}`,
+    );
+  }
+  if (form.get("Version") !== VERSION) {
+    return snsError(
+      400,
+      "NoSuchVersion",
+      `The requested version (${form.get("Version")}) of service AmazonSNS does not exist`,
+    );
+  }
+  return checkPublish(form) ?? answerFor(form.get("PhoneNumber"));
 }
 
 /**
  * Starts a fake SNS for one IAM identity in one region. `sessionToken`, when given, must come
  * with every request (temporary credentials).
  */
-export async function startFakeSns({
-  accessKeyId,
-  secretAccessKey,
-  sessionToken,
-  region,
-  port = 0,
-}) {
-  const handle = async (request) => {
-    const problem = await verifySigV4(request, {
-      accessKeyId,
-      secretAccessKey,
-      sessionToken,
-      region,
-      service: "sns",
-    });
-    if (problem) {
-      const [status, code] = SIGNATURE_ERRORS[problem.problem];
-      return snsError(status, code, problem.message);
-    }
-    if (request.method !== "POST" || request.url.pathname !== "/") {
-      return snsError(400, "InvalidAction", "This fake serves POST / only");
-    }
-    // Parameters come form-encoded; any other body carries none, Action included.
-    const isForm = (request.headers["content-type"] ?? "").startsWith(
-      "application/x-www-form-urlencoded",
-    );
-    const form = new URLSearchParams(isForm ? request.body : "");
-    const action = form.get("Action");
-    if (!action) return snsError(400, "MissingAction", "Missing Action");
-    if (action !== "Publish") {
-      return snsError(
-        400,
-        "InvalidAction",
-        `Could not find operation ${action} for version ${VERSION}`,
-      );
-    }
-    if (form.get("Version") !== VERSION) {
-      return snsError(
-        400,
-        "NoSuchVersion",
-        `The requested version (${form.get("Version")}) of service AmazonSNS does not exist`,
-      );
-    }
-    return checkPublish(form) ?? answerFor(form.get("PhoneNumber"));
-  };
+export async function startFakeSns({ port = 0, ...identity }) {
+  const handle = requireSigV4({
+    expected: { ...identity, service: "sns" },
+    errors: SIGNATURE_ERRORS,
+    refuse: snsError,
+    handle: publish,
+  });
   return startFakeServer({ name: "aws-sns", handle, port });
 }

@@ -54,6 +54,8 @@ export declare function startFakeServer(options: {
   port?: number;
 }): Promise<FakeServer>;
 
-export declare function badGateway(): FakeResponse;
-export declare function hang(): Promise<never>;
-export declare function truncated(response: FakeResponse & { body: string }): FakeResponse;
+/** bad_gateway, hang or truncated (`success()` cut short) as every fake answers them; else null. */
+export declare function transportFailure(
+  behaviour: Behaviour | "success",
+  success: () => FakeResponse & { body: string },
+): FakeResponse | Promise<never> | null;

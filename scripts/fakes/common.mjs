@@ -38,20 +38,38 @@ export function behaviourFor(e164) {
 // Three behaviours no provider shapes: the provider never produced these answers.
 
 /** A proxy in front of the provider failed: it answers in HTML, whatever the provider speaks. */
-export const badGateway = () => ({
+const badGateway = () => ({
   status: 502,
   headers: { "content-type": "text/html" },
   body: "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n</body>\r\n</html>\r\n",
 });
 
 /** Never answers, so the client's timeout has to fire. The server's stop() still closes. */
-export const hang = () => new Promise(() => {});
+const hang = () => new Promise(() => {});
 
 /** The provider's own success answer with its body cut in half: the provider did take it. */
-export const truncated = (response) => ({
+const truncated = (response) => ({
   ...response,
   body: response.body.slice(0, Math.floor(response.body.length / 2)),
 });
+
+/**
+ * The answer to one of those three behaviours, the same from every fake (`success()` is the
+ * provider's own success answer, which `truncated` cuts short), or null for any other behaviour:
+ * the fake answers those in its provider's shape.
+ */
+export function transportFailure(behaviour, success) {
+  switch (behaviour) {
+    case "bad_gateway":
+      return badGateway();
+    case "hang":
+      return hang();
+    case "truncated":
+      return truncated(success());
+    default:
+      return null;
+  }
+}
 
 const CONTROL_PATH = "/__fake/requests";
 const BEHAVIOUR_PATH = "/__fake/behaviour";

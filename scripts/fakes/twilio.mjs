@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { badGateway, behaviourFor, hang, startFakeServer, truncated } from "./common.mjs";
+import { behaviourFor, startFakeServer, transportFailure } from "./common.mjs";
 
 /*
  * A fake Twilio Messages API (reference: providers.md §1.1–1.4). It checks a send the way Twilio
@@ -146,14 +146,8 @@ function magicAnswer(behaviour, to, success) {
     // back-off", and warns that a 500 on a send may have sent it (retrying could send twice).
     case "outage":
       return twilioError(503, 20503, "Service unavailable");
-    case "bad_gateway":
-      return badGateway();
-    case "hang":
-      return hang();
-    case "truncated":
-      return truncated(success());
     default:
-      return success();
+      return transportFailure(behaviour, success) ?? success();
   }
 }
 

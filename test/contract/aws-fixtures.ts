@@ -32,6 +32,26 @@ export const header = (request: ReceivedRequest, name: string): string => {
   return Array.isArray(value) ? value.join(",") : (value ?? "");
 };
 
+/**
+ * A Query-protocol Publish form: its plain parameters, and its message attributes keyed by name
+ * (entry numbering is arbitrary), each with the entry's other members as sent.
+ */
+export function publishForm(body: string) {
+  const params: Record<string, string> = {};
+  const entries: Record<string, Record<string, string>> = {};
+  for (const [key, value] of new URLSearchParams(body)) {
+    const entry = /^MessageAttributes\.entry\.(\d+)\.(.+)$/.exec(key);
+    if (entry?.[1] && entry[2]) {
+      entries[entry[1]] = { ...entries[entry[1]], [entry[2]]: value };
+    } else {
+      params[key] = value;
+    }
+  }
+  const attributes: Record<string, Record<string, string>> = {};
+  for (const { Name, ...members } of Object.values(entries)) attributes[`${Name}`] = members;
+  return { params, attributes };
+}
+
 /** The Authorization header's parts: `{ accessKeyId, date, region, service }` and SignedHeaders. */
 export function authorization(request: ReceivedRequest) {
   const match =

@@ -24,6 +24,7 @@ import {
   CREDENTIALS,
   header,
   magicNumber,
+  publishForm,
   REGION,
   smsRequest,
   TIMEOUT_MS,
@@ -84,20 +85,36 @@ function shape(request: ReceivedRequest, body: Record<string, unknown>) {
   };
 }
 
-/** Query parameters with message attributes keyed by name: entry numbering is arbitrary. */
-function publishParams(body: string): Record<string, unknown> {
-  const params: Record<string, unknown> = {};
-  const entries: Record<string, Record<string, string>> = {};
-  for (const [key, value] of new URLSearchParams(body)) {
-    const entry = /^MessageAttributes\.entry\.(\d+)\.(.+)$/.exec(key);
-    if (entry?.[1] && entry[2]) {
-      entries[entry[1]] = { ...entries[entry[1]], [entry[2]]: value };
-    } else {
-      params[key] = value;
-    }
-  }
-  for (const { Name, ...value } of Object.values(entries)) params[`attribute ${Name}`] = value;
-  return params;
+/** Publish's parameters, its message attributes keyed by name: entry numbering is arbitrary. */
+function publishParams(request: ReceivedRequest): Record<string, unknown> {
+  const { params, attributes } = publishForm(request.body);
+  return { ...params, MessageAttributes: attributes };
+}
+
+const sendTextParams = (request: ReceivedRequest): Record<string, unknown> =>
+  JSON.parse(request.body);
+
+/**
+ * Sends one message with the SDK, then with our client: both must be accepted, their signatures
+ * valid, and reach the fake in the same shape (`params` reads the operation's body). Returns the
+ * request ours made.
+ */
+async function sameRequestFromBoth(
+  fake: FakeServer,
+  params: (request: ReceivedRequest) => Record<string, unknown>,
+  sdkSend: () => Promise<{ MessageId?: string }>,
+  oursSend: () => Promise<SendResult>,
+): Promise<ReceivedRequest> {
+  const sdkOutput = await sdkSend();
+  const fromSdk = lastRequest(fake);
+  const result = await oursSend();
+  const fromOurs = lastRequest(fake);
+
+  expect(sdkOutput.MessageId).toMatch(/^[0-9a-f-]{36}$/);
+  expect(result.outcome).toBe("accepted");
+  expect([fromSdk.accepted, fromOurs.accepted]).toEqual([true, true]);
+  expect(shape(fromOurs, params(fromOurs))).toEqual(shape(fromSdk, params(fromSdk)));
+  return fromOurs;
 }
 
 const sdkCode = (error: unknown) => {
@@ -138,18 +155,13 @@ describe("SNS: the SDK and our client say the same thing to the fake", () => {
   };
 
   it("Publish: same operation, scope, content type and parameters; both signatures valid", async () => {
-    const sdkOutput = await sdk().send(new PublishCommand(sdkInput));
-    const fromSdk = lastRequest(sns);
-    const result = await ours().send(request);
-    const fromOurs = lastRequest(sns);
-
-    expect(sdkOutput.MessageId).toMatch(/^[0-9a-f-]{36}$/);
-    expect(result.outcome).toBe("accepted");
-    expect([fromSdk.accepted, fromOurs.accepted]).toEqual([true, true]);
-    expect(shape(fromOurs, publishParams(fromOurs.body))).toEqual(
-      shape(fromSdk, publishParams(fromSdk.body)),
+    const fromOurs = await sameRequestFromBoth(
+      sns,
+      publishParams,
+      () => sdk().send(new PublishCommand(sdkInput)),
+      () => ours().send(request),
     );
-    expect(publishParams(fromOurs.body)).toMatchObject({
+    expect(publishParams(fromOurs)).toMatchObject({
       Action: "Publish",
       Version: "2010-03-31",
     });
@@ -204,16 +216,11 @@ describe("End User Messaging: the SDK and our client say the same thing to the f
   };
 
   it("SendTextMessage: same target, scope, content type and body; both signatures valid", async () => {
-    const sdkOutput = await sdk().send(new SendTextMessageCommand(sdkInput));
-    const fromSdk = lastRequest(smsVoice);
-    const result = await ours().send(request);
-    const fromOurs = lastRequest(smsVoice);
-
-    expect(sdkOutput.MessageId).toMatch(/^[0-9a-f-]{36}$/);
-    expect(result.outcome).toBe("accepted");
-    expect([fromSdk.accepted, fromOurs.accepted]).toEqual([true, true]);
-    expect(shape(fromOurs, JSON.parse(fromOurs.body))).toEqual(
-      shape(fromSdk, JSON.parse(fromSdk.body)),
+    const fromOurs = await sameRequestFromBoth(
+      smsVoice,
+      sendTextParams,
+      () => sdk().send(new SendTextMessageCommand(sdkInput)),
+      () => ours().send(request),
     );
     expect(header(fromOurs, "x-amz-target")).toBe("PinpointSMSVoiceV2.SendTextMessage");
     expect(authorization(fromOurs)).toMatchObject({ region: REGION, service: "sms-voice" });

@@ -23,6 +23,7 @@ import {
   smsRequest,
   TIMEOUT_MS,
 } from "./aws-fixtures";
+import { answerWith, onlyRequest } from "./support";
 
 let fake: FakeServer;
 let tokenFake: FakeServer;
@@ -53,18 +54,9 @@ const provider = (overrides: Partial<SmsVoiceConfig> = {}, fetchImpl?: FetchLike
     fetchImpl,
   );
 
-/** The one request the fake received (failing if there were more: a send never retries). */
-function onlyRequest(server: FakeServer = fake) {
-  const requests = server.requests();
-  expect(requests).toHaveLength(1);
-  const [request] = requests;
-  if (!request) throw new Error("no request");
-  return request;
-}
-
 async function sendAndRead(request: SendRequest, config: Partial<SmsVoiceConfig> = {}) {
   const result = await provider(config).send(request);
-  return { result, body: JSON.parse(onlyRequest().body) as Record<string, unknown> };
+  return { result, body: JSON.parse(onlyRequest(fake).body) as Record<string, unknown> };
 }
 
 describe("SendTextMessage: the request", () => {
@@ -86,7 +78,7 @@ describe("SendTextMessage: the request", () => {
       outcome: "accepted",
       providerMessageId: expect.stringMatching(/^[0-9a-f-]{36}$/),
     });
-    const received = onlyRequest();
+    const received = onlyRequest(fake);
     expect(received.method).toBe("POST");
     expect(received.path).toBe("/");
     expect(header(received, "content-type")).toBe("application/x-amz-json-1.0");
@@ -213,7 +205,7 @@ describe("SendTextMessage: outcomes, AWS's code and reason kept", () => {
       errorCode,
       errorMessage: expect.stringMatching(message),
     });
-    onlyRequest();
+    onlyRequest(fake);
   });
 
   it("a provider that never answers → outcome_unknown (timeout), sent once", async () => {
@@ -221,7 +213,7 @@ describe("SendTextMessage: outcomes, AWS's code and reason kept", () => {
       smsRequest({ to: magicNumber("997") }),
     );
     expect(result).toMatchObject({ outcome: "outcome_unknown", errorCode: "timeout" });
-    onlyRequest();
+    onlyRequest(fake);
   });
 
   // Config thunks: the token fake's URL is only known once it has started.
@@ -269,13 +261,8 @@ describe("SendTextMessage: outcomes, AWS's code and reason kept", () => {
 describe("SendTextMessage: other documented answers", () => {
   // Answers the fake has no magic number for, in AWS JSON 1.0 shapes (§4.3), served in place of
   // fetch: these cases are about reading answers, the fake covers the requests.
-  const answering =
-    (status: number, body: string, headers: Record<string, string> = {}) =>
-    async () =>
-      new Response(body, {
-        status,
-        headers: { "content-type": "application/x-amz-json-1.0", ...headers },
-      });
+  const answering = (status: number, body: string, headers?: Record<string, string>) =>
+    answerWith(status, body, "application/x-amz-json-1.0", headers);
   const awsError = (type: string, members: Record<string, unknown> = {}) =>
     JSON.stringify({
       __type: `com.amazonaws.pinpointsmsvoicev2#${type}`,

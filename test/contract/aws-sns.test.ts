@@ -11,11 +11,13 @@ import {
   HANG_TIMEOUT_MS,
   header,
   magicNumber,
+  publishForm,
   REGION,
   SESSION_TOKEN,
   smsRequest,
   TIMEOUT_MS,
 } from "./aws-fixtures";
+import { answerWith, onlyRequest } from "./support";
 
 let fake: FakeServer;
 let tokenFake: FakeServer;
@@ -42,36 +44,15 @@ const provider = (overrides: Partial<SnsConfig> = {}, fetchImpl?: FetchLike) =>
     fetchImpl,
   );
 
-/** The one request the fake received (failing if there were more: a send never retries). */
-function onlyRequest(server: FakeServer = fake) {
-  const requests = server.requests();
-  expect(requests).toHaveLength(1);
-  const [request] = requests;
-  if (!request) throw new Error("no request");
-  return request;
-}
-
-/** The form's plain parameters, and its message attributes as `name → [dataType, value]`. */
-function publishForm(body: string) {
-  const params: Record<string, string> = {};
-  const entries: Record<string, Record<string, string>> = {};
-  for (const [key, value] of new URLSearchParams(body)) {
-    const entry = /^MessageAttributes\.entry\.(\d+)\.(.+)$/.exec(key);
-    if (entry?.[1] && entry[2]) {
-      entries[entry[1]] = { ...entries[entry[1]], [entry[2]]: value };
-    } else {
-      params[key] = value;
-    }
-  }
-  const attributes = Object.fromEntries(
-    Object.values(entries).map((e) => [e.Name, [e["Value.DataType"], e["Value.StringValue"]]]),
-  );
-  return { params, attributes };
-}
+/** A message attribute as publishForm reads it. */
+const attribute = (dataType: string, value: string) => ({
+  "Value.DataType": dataType,
+  "Value.StringValue": value,
+});
 
 async function sendAndRead(request: SendRequest, config: Partial<SnsConfig> = {}) {
   const result = await provider(config).send(request);
-  return { result, form: publishForm(onlyRequest().body) };
+  return { result, form: publishForm(onlyRequest(fake).body) };
 }
 
 describe("SNS Publish: the request", () => {
@@ -83,7 +64,7 @@ describe("SNS Publish: the request", () => {
       outcome: "accepted",
       providerMessageId: expect.stringMatching(/^[0-9a-f-]{36}$/),
     });
-    const received = onlyRequest();
+    const received = onlyRequest(fake);
     expect(received.method).toBe("POST");
     expect(received.path).toBe("/");
     expect(header(received, "content-type")).toBe(
@@ -102,7 +83,7 @@ describe("SNS Publish: the request", () => {
         PhoneNumber: request.to,
         Message: request.body,
       },
-      attributes: { "AWS.SNS.SMS.SMSType": ["String", "Transactional"] },
+      attributes: { "AWS.SNS.SMS.SMSType": attribute("String", "Transactional") },
     });
   });
 
@@ -117,11 +98,11 @@ describe("SNS Publish: the request", () => {
     );
     expect(result.outcome).toBe("accepted");
     expect(form.attributes).toEqual({
-      "AWS.SNS.SMS.SMSType": ["String", "Promotional"],
-      "AWS.SNS.SMS.SenderID": ["String", "ACME-IN"],
-      "AWS.SNS.SMS.MaxPrice": ["Number", "0.0500"],
-      "AWS.MM.SMS.EntityId": ["String", "1101234567890123456"],
-      "AWS.MM.SMS.TemplateId": ["String", "1107161234567890123"],
+      "AWS.SNS.SMS.SMSType": attribute("String", "Promotional"),
+      "AWS.SNS.SMS.SenderID": attribute("String", "ACME-IN"),
+      "AWS.SNS.SMS.MaxPrice": attribute("Number", "0.0500"),
+      "AWS.MM.SMS.EntityId": attribute("String", "1101234567890123456"),
+      "AWS.MM.SMS.TemplateId": attribute("String", "1107161234567890123"),
     });
   });
 
@@ -135,20 +116,20 @@ describe("SNS Publish: the request", () => {
         defaultSenderId: "NOTUSED",
       });
       expect(form.attributes).toEqual({
-        "AWS.SNS.SMS.SMSType": ["String", "Transactional"],
-        "AWS.MM.SMS.OriginationNumber": ["String", value],
+        "AWS.SNS.SMS.SMSType": attribute("String", "Transactional"),
+        "AWS.MM.SMS.OriginationNumber": attribute("String", value),
       });
     },
   );
 
   it("uses the configured default sender id when routing chose no sender", async () => {
     const { form } = await sendAndRead(smsRequest(), { defaultSenderId: "ACME" });
-    expect(form.attributes["AWS.SNS.SMS.SenderID"]).toEqual(["String", "ACME"]);
+    expect(form.attributes["AWS.SNS.SMS.SenderID"]).toEqual(attribute("String", "ACME"));
   });
 
   it("states the max price as a USD decimal", async () => {
     const { form } = await sendAndRead(smsRequest({ maxPriceMicros: 1_234_567 }));
-    expect(form.attributes["AWS.SNS.SMS.MaxPrice"]).toEqual(["Number", "1.234567"]);
+    expect(form.attributes["AWS.SNS.SMS.MaxPrice"]).toEqual(attribute("Number", "1.234567"));
   });
 
   it("refuses a messaging-service sender without calling SNS", async () => {
@@ -192,7 +173,7 @@ describe("SNS Publish: outcomes, AWS's code kept", () => {
       expect(result.errorCode).toBe(errorCode);
       expect(result.errorMessage).toMatch(message ?? /.*/);
     }
-    onlyRequest();
+    onlyRequest(fake);
   });
 
   it("a provider that never answers → outcome_unknown (timeout), sent once", async () => {
@@ -200,7 +181,7 @@ describe("SNS Publish: outcomes, AWS's code kept", () => {
       smsRequest({ to: magicNumber("997") }),
     );
     expect(result).toMatchObject({ outcome: "outcome_unknown", errorCode: "timeout" });
-    onlyRequest();
+    onlyRequest(fake);
   });
 
   it.each([
@@ -213,7 +194,7 @@ describe("SNS Publish: outcomes, AWS's code kept", () => {
       ...config,
     }).send(smsRequest());
     expect(result).toMatchObject({ outcome: "rejected_config", errorCode });
-    onlyRequest();
+    onlyRequest(fake);
   });
 
   it("temporary credentials without their session token → rejected_config", async () => {
@@ -225,8 +206,7 @@ describe("SNS Publish: outcomes, AWS's code kept", () => {
 describe("SNS Publish: other documented answers", () => {
   // Answers the fake has no magic number for, in SNS's documented shapes (§3.4), served in place
   // of fetch: these cases are about reading answers, the fake covers the requests.
-  const answering = (status: number, body: string) => async () =>
-    new Response(body, { status, headers: { "content-type": "text/xml" } });
+  const answering = (status: number, body: string) => answerWith(status, body, "text/xml");
   const snsError = (type: string, code: string, message = "") =>
     `<ErrorResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><Error><Type>${type}</Type><Code>${code}</Code><Message>${message}</Message></Error><RequestId>r</RequestId></ErrorResponse>`;
 

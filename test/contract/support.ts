@@ -15,6 +15,11 @@ export function onlyRequest(fake: FakeServer): ReceivedRequest & { form: URLSear
 
 /** A fetch that never touches the network: answers every request with this canned response. */
 export const answerWith =
-  (status: number, body: string, contentType = "application/json") =>
+  (
+    status: number,
+    body: string,
+    contentType = "application/json",
+    headers: Record<string, string> = {},
+  ) =>
   async () =>
-    new Response(body, { status, headers: { "content-type": contentType } });
+    new Response(body, { status, headers: { "content-type": contentType, ...headers } });

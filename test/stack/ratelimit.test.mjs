@@ -1,8 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { Ratelimit } from "@upstash/ratelimit";
-import { Redis } from "@upstash/redis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startUpstashRest } from "../../scripts/stack/upstash-rest.mjs";
 import { redisBackends } from "./helpers.mjs";
 
 // Windows of an hour: no test can straddle a window boundary or see a refill.
@@ -15,25 +13,19 @@ const ALGORITHMS = {
   tokenBucket: (limit) => Ratelimit.tokenBucket(1, "1 h", limit),
 };
 
-describe.each(await redisBackends())("@upstash/ratelimit on $name", ({ available, start }) => {
-  if (!available) {
-    it.skip("needs a Redis: none found (no redis-server on PATH, no REDIS_URL, nothing on 6379)");
+describe.each(await redisBackends())("@upstash/ratelimit on $name", ({ unavailable, start }) => {
+  if (unavailable) {
+    it.skip(unavailable);
     return;
   }
 
-  let backend;
-  let rest;
   let redis;
+  let stop;
 
   beforeAll(async () => {
-    backend = await start();
-    rest = await startUpstashRest({ client: backend.client, token: "t" });
-    redis = new Redis({ url: rest.url, token: "t" });
+    ({ redis, stop } = await start("t"));
   });
-  afterAll(async () => {
-    await rest?.stop();
-    await backend?.stop();
-  });
+  afterAll(() => stop?.());
 
   /** Every call goes to Redis: no ephemeral cache, no timeout that would let calls pass. */
   const limiter = (limiterOf, limit) =>

@@ -1,7 +1,6 @@
 import { createHash, randomUUID } from "node:crypto";
 import { Redis } from "@upstash/redis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startUpstashRest } from "../../scripts/stack/upstash-rest.mjs";
 import { redisBackends } from "./helpers.mjs";
 
 const TOKEN = "test-token";
@@ -10,27 +9,22 @@ const sha1 = (text) => createHash("sha1").update(text).digest("hex");
 
 describe.each(await redisBackends())(
   "@upstash/redis over REST on $name",
-  ({ available, start }) => {
-    if (!available) {
-      it.skip("needs a Redis: none found (no redis-server on PATH, no REDIS_URL, nothing on 6379)");
+  ({ unavailable, start }) => {
+    if (unavailable) {
+      it.skip(unavailable);
       return;
     }
 
-    let backend;
     let rest;
     let redis;
+    let stop;
     // Random prefixes: the real backend may be a shared Redis.
     const key = (name) => `test:${randomUUID()}:${name}`;
 
     beforeAll(async () => {
-      backend = await start();
-      rest = await startUpstashRest({ client: backend.client, token: TOKEN });
-      redis = new Redis({ url: rest.url, token: TOKEN });
+      ({ rest, redis, stop } = await start(TOKEN));
     });
-    afterAll(async () => {
-      await rest?.stop();
-      await backend?.stop();
-    });
+    afterAll(() => stop?.());
 
     it("round-trips UTF-8 strings", async () => {
       const k = key("text");
