@@ -78,6 +78,8 @@ export const messages = pgTable(
     leaseUntil: ts("lease_until"),
     /** After this the message is worthless (e.g. an OTP): providers get it as validity / TTL. */
     deadlineAt: ts("deadline_at"),
+    /** India DLT registration for this message (entity and template ids), when required. */
+    dlt: jsonb("dlt").$type<{ entityId: string; templateId: string }>(),
     /** A provider the request pinned (routing then uses only it). */
     pinnedProvider: text("pinned_provider"),
     /** Start of the current dispatch round: attempts since then are this round's (no provider twice). */

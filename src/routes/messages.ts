@@ -25,6 +25,13 @@ const SendMessageBody = z
       .enum(PROVIDER_NAMES)
       .optional()
       .openapi({ description: "Pin one provider (live keys; test keys always use the sandbox)" }),
+    dlt: z
+      .object({ entity_id: z.string().min(1).max(50), template_id: z.string().min(1).max(50) })
+      .strict()
+      .optional()
+      .openapi({
+        description: "India DLT entity (PE) and template ids; sent to the AWS providers",
+      }),
     validity_seconds: z
       .number()
       .int()
@@ -183,7 +190,11 @@ export function messageRoutes(app: OpenAPIHono<AppEnv>) {
     const result = await acceptMessage(
       s,
       principal,
-      { ...input, validitySeconds: input.validity_seconds },
+      {
+        ...input,
+        validitySeconds: input.validity_seconds,
+        dlt: input.dlt && { entityId: input.dlt.entity_id, templateId: input.dlt.template_id },
+      },
       idempotency,
       wait,
     );

@@ -33,12 +33,13 @@ export type ClaimedMessage = {
   retry_round: number;
   pinned_provider: string | null;
   deadline_at: string | null;
+  dlt: { entityId: string; templateId: string } | null;
   /** Providers already tried in this round: failover never calls one twice. */
   tried: string[];
 };
 
 const claimedColumns = sql`id, tenant_id, mode, to_e164, country, from_sender, body, type, segments,
-  status, attempt_count, retry_round, pinned_provider, deadline_at,
+  status, attempt_count, retry_round, pinned_provider, deadline_at, dlt,
   array(select a.provider from message_attempts a
         where a.message_id = messages.id and a.started_at >= messages.round_started_at) as tried`;
 
@@ -178,6 +179,7 @@ export function buildSendRequest(
     segments: message.segments,
   };
   if (message.deadline_at) request.deadline = new Date(message.deadline_at);
+  if (message.dlt) request.dlt = message.dlt;
   const base = s.config.PUBLIC_BASE_URL;
   if (base && provider.name === "twilio") {
     request.statusCallbackUrl = `${base.replace(/\/$/, "")}/webhooks/twilio/status?message_id=${message.id}`;

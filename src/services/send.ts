@@ -21,6 +21,8 @@ export interface SendInput {
   provider?: ProviderName | undefined;
   /** After this many seconds the message is worthless; providers drop it (validity / TTL). */
   validitySeconds?: number | undefined;
+  /** India DLT registration, passed to the providers that take it. */
+  dlt?: { entityId: string; templateId: string } | undefined;
 }
 
 export interface Idempotency {
@@ -105,6 +107,7 @@ export async function acceptMessage(
     nextAttemptAt: new Date(now.getTime() + INLINE_DISPATCH_GRACE_MS),
     roundStartedAt: now,
     pinnedProvider: principal.mode === "live" ? (input.provider ?? null) : null,
+    dlt: input.dlt ?? null,
     deadlineAt: input.validitySeconds
       ? new Date(now.getTime() + input.validitySeconds * 1000)
       : null,

@@ -238,6 +238,36 @@ describe("live sends through the providers", () => {
     expect((await requestCounts())["aws-sns"]).toBe(0);
   });
 
+  it("passes India DLT ids to End User Messaging and SNS", async () => {
+    const tenant = await liveTenant();
+    const dlt = { entity_id: "1101234567890123456", template_id: "1107987654321098765" };
+    for (const provider of ["aws-sms-voice", "aws-sns"]) {
+      const { message } = await sendAndWait(tenant, {
+        to: "+919876543210",
+        body: "Your OTP is 123456",
+        provider,
+        dlt,
+      });
+      expect(message.provider).toBe(provider);
+    }
+    const [eum] = await fakeRequests("aws-sms-voice");
+    expect(JSON.parse(eum?.body ?? "{}").DestinationCountryParameters).toEqual({
+      IN_ENTITY_ID: dlt.entity_id,
+      IN_TEMPLATE_ID: dlt.template_id,
+    });
+    const [sns] = await fakeRequests("aws-sns");
+    const form = new URLSearchParams(sns?.body);
+    const attributes = Object.fromEntries(
+      [...form.keys()]
+        .filter((key) => key.endsWith(".Name"))
+        .map((key) => [form.get(key), form.get(key.replace(".Name", ".Value.StringValue"))]),
+    );
+    expect(attributes).toMatchObject({
+      "AWS.MM.SMS.EntityId": dlt.entity_id,
+      "AWS.MM.SMS.TemplateId": dlt.template_id,
+    });
+  });
+
   it("refuses a `from` the tenant does not own", async () => {
     const tenant = await liveTenant();
     const response = await postJson(
