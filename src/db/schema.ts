@@ -19,6 +19,10 @@ export const tenants = pgTable("tenants", {
   name: text("name").notNull(),
   /** The tenant's own routing policy document; the deployment's applies when null. */
   routingPolicy: jsonb("routing_policy"),
+  /** Answer to HELP/INFO; a default applies when null. */
+  helpText: text("help_text"),
+  /** Confirmation sent after STOP when the provider does not answer keywords itself. */
+  stopConfirmationText: text("stop_confirmation_text"),
   createdAt: ts("created_at").notNull(),
 });
 
@@ -122,6 +126,11 @@ export const senders = pgTable(
     value: text("value").notNull(),
     /** ISO country codes it may send to; empty means any. */
     countries: text("countries").array().notNull(),
+    /**
+     * Whether the provider itself answers STOP/HELP on this sender (Twilio Advanced
+     * Opt-Out, End User Messaging): then the gateway sends no confirmation of its own.
+     */
+    providerAnswersKeywords: boolean("provider_answers_keywords").notNull().default(true),
     createdAt: ts("created_at").notNull(),
   },
   (t) => [
@@ -184,10 +193,124 @@ export const messageEvents = pgTable(
     provider: text("provider"),
     providerStatus: text("provider_status"),
     errorCode: text("error_code"),
+    /** The provider's identity of this report, so a redelivered webhook is recorded once. */
+    providerEventId: text("provider_event_id"),
     occurredAt: ts("occurred_at").notNull(),
     receivedAt: ts("received_at").notNull(),
   },
-  (t) => [index("message_events_message_idx").on(t.messageId, t.receivedAt)],
+  (t) => [
+    index("message_events_message_idx").on(t.messageId, t.receivedAt),
+    uniqueIndex("message_events_provider_event_idx").on(t.provider, t.providerEventId),
+  ],
+);
+
+/** A receipt that matched no message: kept (the provider stops retrying) and flagged. */
+export const unmatchedReceipts = pgTable(
+  "unmatched_receipts",
+  {
+    id: text("id").primaryKey(),
+    provider: text("provider").notNull(),
+    providerMessageId: text("provider_message_id"),
+    /** The message id the receipt claimed, when it carried one. */
+    messageIdHint: text("message_id_hint"),
+    providerEventId: text("provider_event_id"),
+    status: text("status"),
+    providerStatus: text("provider_status"),
+    errorCode: text("error_code"),
+    payload: jsonb("payload").notNull(),
+    receivedAt: ts("received_at").notNull(),
+  },
+  (t) => [uniqueIndex("unmatched_receipts_event_idx").on(t.provider, t.providerEventId)],
+);
+
+/** SMS received on one of a tenant's senders. */
+export const inboundMessages = pgTable(
+  "inbound_messages",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id")
+      .notNull()
+      .references(() => tenants.id),
+    provider: text("provider").notNull(),
+    providerMessageId: text("provider_message_id").notNull(),
+    from: text("from_e164").notNull(),
+    /** The sender (our number, short code…) it was sent to. */
+    to: text("to_sender").notNull(),
+    body: text("body").notNull(),
+    /** The keyword it was read as: stop, start, help, or null. */
+    keyword: text("keyword"),
+    /** The latest outbound message to this person from this sender, when there is one. */
+    inReplyTo: text("in_reply_to"),
+    receivedAt: ts("received_at").notNull(),
+  },
+  (t) => [
+    uniqueIndex("inbound_provider_id_idx").on(t.provider, t.providerMessageId),
+    index("inbound_tenant_idx").on(t.tenantId, t.id),
+  ],
+);
+
+/** People who asked not to be texted by a tenant (STOP, or the API). */
+export const optOuts = pgTable(
+  "opt_outs",
+  {
+    tenantId: text("tenant_id")
+      .notNull()
+      .references(() => tenants.id),
+    phone: text("phone_e164").notNull(),
+    /** Where it came from: sms (a STOP reply), api, provider (an opted-out error). */
+    source: text("source").notNull(),
+    createdAt: ts("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.phone] })],
+);
+
+/** A tenant's endpoints for signed event webhooks. */
+export const webhookEndpoints = pgTable(
+  "webhook_endpoints",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id")
+      .notNull()
+      .references(() => tenants.id),
+    url: text("url").notNull(),
+    eventTypes: text("event_types").array().notNull(),
+    /** The Standard Webhooks signing secret (whsec_…), AES-GCM sealed. */
+    secretCiphertext: text("secret_ciphertext").notNull(),
+    status: text("status", { enum: ["active", "disabled"] }).notNull(),
+    disabledReason: text("disabled_reason"),
+    /** Deliveries in a row that ended as dead letters; resets on success. */
+    consecutiveFailures: integer("consecutive_failures").notNull().default(0),
+    createdAt: ts("created_at").notNull(),
+  },
+  (t) => [index("webhook_endpoints_tenant_idx").on(t.tenantId)],
+);
+
+/** One event for one endpoint: persisted before delivery, retried, then a dead letter. */
+export const webhookDeliveries = pgTable(
+  "webhook_deliveries",
+  {
+    /** Also the `webhook-id` header: stable across retries, for the receiver's deduplication. */
+    id: text("id").primaryKey(),
+    endpointId: text("endpoint_id")
+      .notNull()
+      .references(() => webhookEndpoints.id),
+    tenantId: text("tenant_id").notNull(),
+    eventType: text("event_type").notNull(),
+    payload: jsonb("payload").notNull(),
+    status: text("status", { enum: ["pending", "delivering", "delivered", "dead"] }).notNull(),
+    attempts: integer("attempts").notNull().default(0),
+    nextAttemptAt: ts("next_attempt_at").notNull(),
+    leaseUntil: ts("lease_until"),
+    lastError: text("last_error"),
+    createdAt: ts("created_at").notNull(),
+    deliveredAt: ts("delivered_at"),
+  },
+  (t) => [
+    index("webhook_deliveries_due_idx")
+      .on(t.nextAttemptAt)
+      .where(sql`status in ('pending', 'delivering')`),
+    index("webhook_deliveries_endpoint_idx").on(t.endpointId, t.createdAt),
+  ],
 );
 
 export type MessageRow = typeof messages.$inferSelect;
