@@ -24,6 +24,7 @@ const baseBindings = () => ({
 const stackBindings = () => ({
   ...baseBindings(),
   ...JSON.parse(process.env.TEST_PROVIDER_ENV ?? "{}"),
+  ...JSON.parse(process.env.TEST_WEBHOOK_ENV ?? "{}"),
 });
 
 /** The Worker in workerd, one test file at a time (the tests share one database). */

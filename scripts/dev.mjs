@@ -71,11 +71,15 @@ Object.assign(vars, {
   UPSTASH_REDIS_REST_TOKEN: stack.redisRestToken,
 });
 // FAKE_PROVIDERS=1: the four providers' fakes (as in the tests), so live keys work offline.
+// They post their signed delivery callbacks to this gateway, as the real providers would.
 const fakeProviders =
   process.env.FAKE_PROVIDERS === "1"
-    ? await (await import("./fakes/index.mjs")).startFakeProviders()
+    ? await (await import("./fakes/index.mjs")).startFakeProviders({
+        gatewayUrl: base,
+        deliverCallbacks: true,
+      })
     : undefined;
-if (fakeProviders) Object.assign(vars, fakeProviders.workerEnv);
+if (fakeProviders) Object.assign(vars, { PUBLIC_BASE_URL: base, ...fakeProviders.workerEnv });
 
 // Given to wrangler as its only env file, so these merged values are the ones it uses.
 const envFile = join(local, "dev.vars");

@@ -29,6 +29,8 @@ const dataDir = mkdtempSync(join(tmpdir(), "sms-gateway-test-"));
 const stack = await startStack({ dataDir, log: (line) => console.log(`[stack] ${line}`) });
 // Fake providers (the outside world) for the Worker's live path.
 const providers = await startFakeProviders();
+// A webhook sink and a DNS-over-HTTPS fake for customer webhooks.
+const webhooks = await (await import("./fakes/webhook-sink.mjs")).startWebhookFakes();
 let status = 1;
 try {
   // Async spawn: the bridges live in this process and must keep serving meanwhile.
@@ -42,11 +44,13 @@ try {
       TEST_REDIS_REST_URL: stack.redisRestUrl,
       TEST_REDIS_REST_TOKEN: stack.redisRestToken,
       TEST_PROVIDER_ENV: JSON.stringify(providers.workerEnv),
+      TEST_WEBHOOK_ENV: JSON.stringify(webhooks.workerEnv),
     },
   });
   status = await new Promise((resolve) => vitest.on("exit", (code) => resolve(code ?? 1)));
 } finally {
   await providers.stop();
+  await webhooks.stop();
   await stack.stop();
   rmSync(dataDir, { recursive: true, force: true });
 }

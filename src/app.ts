@@ -13,7 +13,9 @@ import { withServices } from "./middleware/services";
 import { adminRoutes } from "./routes/admin";
 import { healthRoutes } from "./routes/health";
 import { messageRoutes } from "./routes/messages";
+import { providerWebhookRoutes } from "./routes/provider-webhooks";
 import { settingsRoutes } from "./routes/settings";
+import { webhookRoutes } from "./routes/webhooks";
 
 const MAX_BODY_BYTES = 64 * 1024;
 /** Tenant API keys guard every /v1 route but the admin API (which has its own token). */
@@ -72,6 +74,7 @@ export function newApp() {
   });
   app.use("/v1/*", withServices());
   app.use("/healthz", withServices());
+  app.use("/webhooks/*", withServices());
   app.use("/v1/*", (c, next) =>
     c.req.path.startsWith("/v1/admin/") ? next() : tenantAuth(c, next),
   );
@@ -79,6 +82,8 @@ export function newApp() {
   adminRoutes(app);
   messageRoutes(app);
   settingsRoutes(app);
+  webhookRoutes(app);
+  providerWebhookRoutes(app);
   healthRoutes(app);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "apiKey", {

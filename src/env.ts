@@ -80,10 +80,37 @@ export const envSchema = z.object({
   AFRICASTALKING_USERNAME: optionalString,
   AFRICASTALKING_API_KEY: optionalString,
   AFRICASTALKING_BASE_URL: optionalString.pipe(z.url().optional()),
+  /** Comma-separated SNS topic ARNs whose messages (receipts, inbound SMS) are accepted. */
+  AWS_SNS_TOPIC_ARNS: optionalString,
+  /** Secret in Africa's Talking callback URLs (`?token=`): Africa's Talking signs nothing. */
+  AFRICASTALKING_WEBHOOK_TOKEN: optionalString,
+  /**
+   * Tests and local development only: a regex for the SNS certificate host, and
+   * whether http certificate URLs are allowed (the real ones are https on sns.*.amazonaws.com).
+   */
+  SNS_CERT_HOST_PATTERN: optionalString,
+  SNS_ALLOW_HTTP_CERT_URL: optionalString,
   /** JSON map of currency → USD per unit, to convert local-currency prices (Africa's Talking). */
   FX_USD_RATES: jsonDocument.pipe(
     z.record(z.string().regex(/^[A-Z]{3}$/), z.string().regex(/^\d+(\.\d{1,6})?$/)).optional(),
   ),
+  /** DNS-over-HTTPS (JSON API) resolver that vets customer webhook hosts (SSRF guard). */
+  WEBHOOK_DOH_URL: optionalString.pipe(
+    z.url({ protocol: /^https?$/ }).default("https://cloudflare-dns.com/dns-query"),
+  ),
+  /** Tests and local development ONLY, never production: `host:port` webhook targets let through unchecked. */
+  WEBHOOK_ALLOWED_HOSTS: optionalString
+    .transform((text) =>
+      (text ?? "")
+        .split(",")
+        .map((h) => h.trim().toLowerCase())
+        .filter(Boolean),
+    )
+    .pipe(
+      z.array(
+        z.string().regex(/^(\[[0-9a-f:.]+\]|[a-z0-9.-]+):\d{1,5}$/, "must be host:port pairs"),
+      ),
+    ),
 });
 
 export type Config = z.infer<typeof envSchema>;

@@ -32,8 +32,9 @@ const started = performance.now();
 await Promise.all(Array.from({ length: concurrency }, client));
 const elapsed = (performance.now() - started) / 1000;
 latencies.sort((a, b) => a - b);
+// NaN when nothing succeeded: the report then shows it instead of crashing.
 const pct = (p) =>
-  latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))];
+  latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? Number.NaN;
 console.log(
   JSON.stringify({
     accepted: latencies.length,

@@ -1,11 +1,15 @@
 import { randomBytes } from "node:crypto";
+import { formCallback } from "./callbacks.mjs";
 import { behaviourFor, startFakeServer, transportFailure } from "./common.mjs";
 
 /*
  * A fake Africa's Talking bulk SMS API (reference: providers.md §6.1). It checks the `apiKey`
  * header and the `username` field, and answers HTTP 201 with one result per recipient: that is
  * where Africa's Talking reports most failures, while bad credentials, throttling and missing
- * fields are plain-text HTTP errors.
+ * fields are plain-text HTTP errors. With a `deliveryReportUrl` (the DLR URL set in the
+ * dashboard), every recipient it took gets a delivery report (§6.2) in the outbox: `Success`,
+ * or `Failed` with `DeliveryFailure` for the `undelivered` magic number. Africa's Talking signs
+ * nothing: the URL's own secret (a token) is the only authentication.
  */
 
 const MESSAGING_PATH = "/version1/messaging";
@@ -48,8 +52,37 @@ function recipientFor(number) {
   }
 }
 
+/** MCC+MNC of the main network per country code, for the reports' `networkCode`. */
+const NETWORK_CODES = [
+  ["+254", "63902"], // Safaricom, Kenya
+  ["+255", "64002"], // Tigo, Tanzania
+  ["+256", "64101"], // Airtel, Uganda
+  ["+250", "63510"], // MTN, Rwanda
+  ["+234", "62120"], // Airtel, Nigeria
+  ["+233", "62001"], // MTN, Ghana
+  ["+27", "65510"], // Vodacom, South Africa
+];
+const networkCode = (number) =>
+  NETWORK_CODES.find(([prefix]) => number.startsWith(prefix))?.[1] ?? "63902";
+
+/** The delivery report (§6.2) for one recipient Africa's Talking took. */
+function deliveryReport(url, recipient) {
+  const undelivered = behaviourFor(recipient.number) === "undelivered";
+  return {
+    ...formCallback(url, {
+      id: recipient.messageId,
+      status: undelivered ? "Failed" : "Success",
+      phoneNumber: recipient.number,
+      networkCode: networkCode(recipient.number),
+      failureReason: undelivered ? "DeliveryFailure" : undefined,
+      retryCount: 0,
+    }),
+    providerMessageId: recipient.messageId,
+  };
+}
+
 /** The 201 SMSMessageData answer; `accepted` only when every recipient was. */
-function sent(numbers) {
+function sent(numbers, deliveryReportUrl) {
   const recipients = numbers.map(recipientFor);
   const ok = recipients.filter((recipient) => recipient.statusCode === 101);
   const total = ok.length === 0 ? "0" : `KES ${(0.8 * ok.length).toFixed(4)}`;
@@ -63,6 +96,9 @@ function sent(numbers) {
       },
     }),
     accepted: ok.length === recipients.length,
+    callbacks: deliveryReportUrl
+      ? ok.map((recipient) => deliveryReport(deliveryReportUrl, recipient))
+      : [],
   };
 }
 
@@ -78,8 +114,17 @@ function requestLevelAnswer(behaviour, success) {
   }
 }
 
-/** Starts the fake for one account: `username` and its `apiKey`. */
-export async function startFakeAfricasTalking({ username, apiKey, port = 0 }) {
+/**
+ * Starts the fake for one account: `username` and its `apiKey`. `deliveryReportUrl`: where the
+ * delivery reports go (none without it); `deliverCallbacks`: see startFakeServer.
+ */
+export async function startFakeAfricasTalking({
+  username,
+  apiKey,
+  deliveryReportUrl,
+  port = 0,
+  ...callbackOptions
+}) {
   const handle = ({ method, path, headers, body }) => {
     if (method !== "POST" || path !== MESSAGING_PATH) return text(404, "Not Found");
     // Form fields only: any other body leaves every field, username included, missing.
@@ -91,7 +136,7 @@ export async function startFakeAfricasTalking({ username, apiKey, port = 0 }) {
     }
     // `to` is a comma-separated list; the first number with a request-wide behaviour decides.
     const numbers = (form.get("to") ?? "").split(",").map((number) => number.trim());
-    const success = () => sent(numbers);
+    const success = () => sent(numbers, deliveryReportUrl);
     for (const number of numbers) {
       const answer = requestLevelAnswer(behaviourFor(number), success);
       if (answer) return answer;
@@ -99,5 +144,5 @@ export async function startFakeAfricasTalking({ username, apiKey, port = 0 }) {
     return success();
   };
 
-  return startFakeServer({ name: "africastalking", handle, port });
+  return startFakeServer({ name: "africastalking", handle, port, ...callbackOptions });
 }

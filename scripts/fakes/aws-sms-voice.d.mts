@@ -1,7 +1,18 @@
 import type { AwsIdentity } from "./aws-sigv4.mjs";
-import type { FakeServer } from "./common.mjs";
+import type { SnsMessageSigner } from "./callbacks.mjs";
+import type { CallbackOptions, FakeServer } from "./common.mjs";
 
 /** Types for aws-sms-voice.mjs. */
 export declare function startFakeSmsVoice(
-  options: AwsIdentity & { port?: number },
+  options: AwsIdentity & {
+    port?: number;
+    /** The SNS event destination's HTTP/S subscription URL: delivery events go there. */
+    snsEndpoint?: string;
+    /** The event destination's topic (required with `snsEndpoint`). */
+    topicArn?: string;
+    /** Only this configuration set has the event destination (default: any one named). */
+    configurationSetName?: string;
+    /** Signs the SNS notifications; without it the fake starts its own signer. */
+    snsSigner?: SnsMessageSigner;
+  } & CallbackOptions,
 ): Promise<FakeServer>;

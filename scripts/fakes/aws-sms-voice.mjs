@@ -1,6 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { requireSigV4 } from "./aws-sigv4.mjs";
+import { snsNotificationCallback } from "./callbacks.mjs";
 import { behaviourFor, startFakeServer, transportFailure } from "./common.mjs";
+import { startSnsSigner } from "./sns-signer.mjs";
 
 /*
  * A fake AWS End User Messaging SMS (`pinpoint-sms-voice-v2`) SendTextMessage endpoint
@@ -8,6 +10,12 @@ import { behaviourFor, startFakeServer, transportFailure } from "./common.mjs";
  * (service `sms-voice`), then the AWS JSON 1.0 protocol (`X-Amz-Target`, content type, a JSON
  * body), then the model's constraints on each member; it answers `{"MessageId"}` or an AWS JSON
  * error (`__type`, `Message`, the exception's extra members).
+ *
+ * Delivery events (§4.6) go where the request's configuration set sends them: with an SNS event
+ * destination configured (`snsEndpoint`, `topicArn`), a message it took under a configuration
+ * set gets one event in the outbox, an SNS Notification (§5.1) whose Message is the event JSON
+ * (`TEXT_DELIVERED`, or `TEXT_UNREACHABLE` for the `undelivered` magic number), the request's
+ * `Context` in it, signed the SNS way (SignatureVersion 2). No configuration set, no events.
  */
 
 const TARGET = "PinpointSMSVoiceV2.SendTextMessage";
@@ -134,11 +142,73 @@ const validationError = (reason, fields) =>
     Fields: fields,
   });
 
-const sent = () => json(200, { MessageId: randomUUID() });
+// A number of the account's pool, when the request named no phone number to send from.
+const POOL_NUMBER = "+12065550152";
+const E164 = /^\+[1-9]\d{1,14}$/;
+
+/** Parts as a GSM-7/UCS-2 split would count them, approximately (printable ASCII as GSM-7). */
+function encodingAndParts(body) {
+  const gsm = /^[\x20-\x7E\r\n]*$/.test(body);
+  const [single, multi] = gsm ? [160, 153] : [70, 67];
+  const length = [...body].length;
+  return {
+    encoding: gsm ? "GSM" : "UCS2",
+    parts: length <= single ? 1 : Math.ceil(length / multi),
+  };
+}
+
+/** The final delivery event (§4.6) for a message the service took. */
+function deliveryEvent(input, messageId, requestedAt, undelivered) {
+  const { encoding, parts } = encodingAndParts(input.MessageBody ?? "");
+  const origination = input.OriginationIdentity;
+  return {
+    eventType: undelivered ? "TEXT_UNREACHABLE" : "TEXT_DELIVERED",
+    eventVersion: "1.0",
+    eventTimestamp: Date.now(),
+    isFinal: true,
+    originationPhoneNumber: origination && E164.test(origination) ? origination : POOL_NUMBER,
+    destinationPhoneNumber: input.DestinationPhoneNumber,
+    messageId,
+    messageRequestTimestamp: requestedAt,
+    messageEncoding: encoding,
+    messageType: input.MessageType ?? "TRANSACTIONAL",
+    messageStatus: undelivered ? "UNREACHABLE" : "DELIVERED",
+    messageStatusDescription: undelivered
+      ? "The destination phone is unreachable"
+      : "Message has been accepted by phone",
+    ...(input.Context ? { context: input.Context } : {}),
+    totalMessageParts: parts,
+    totalMessagePrice: Number((0.00581 * parts).toFixed(5)),
+    totalCarrierFee: 0,
+  };
+}
+
+/** `{"MessageId"}`, and the delivery event when the request's configuration set has one. */
+function sent(input, events, behaviour) {
+  const messageId = randomUUID();
+  const response = json(200, { MessageId: messageId });
+  const configurationSet = input.ConfigurationSetName;
+  const routed =
+    events &&
+    configurationSet !== undefined &&
+    (events.configurationSetName === undefined || events.configurationSetName === configurationSet);
+  // A dry run sends nothing, so nothing gets delivered.
+  if (!routed || input.DryRun === true) return response;
+  const event = deliveryEvent(input, messageId, Date.now(), behaviour === "undelivered");
+  const notification = snsNotificationCallback({
+    endpoint: events.snsEndpoint,
+    topicArn: events.topicArn,
+    message: JSON.stringify(event),
+    signer: events.signer,
+  }).then((callback) => ({ ...callback, providerMessageId: messageId }));
+  return { ...response, callbacks: [notification] };
+}
 
 /** The magic destinations, each in the service's shape. */
-function answerFor(destination) {
+function answerFor(input, events) {
+  const destination = input.DestinationPhoneNumber;
   const behaviour = behaviourFor(destination);
+  const success = () => sent(input, events, behaviour);
   switch (behaviour) {
     case "invalid_number":
       return validationError("INVALID_PARAMETER", [
@@ -164,12 +234,12 @@ function answerFor(destination) {
         RequestId: randomUUID(),
       });
     default:
-      return transportFailure(behaviour, sent) ?? sent();
+      return transportFailure(behaviour, success) ?? success();
   }
 }
 
 /** A request that passed the signature check: the AWS JSON 1.0 protocol, then SendTextMessage. */
-function sendTextMessage(request) {
+function sendTextMessage(request, events) {
   // A request the front end cannot route to an operation of this service.
   const contentType = (request.headers["content-type"] ?? "").split(";")[0].trim();
   if (
@@ -199,19 +269,53 @@ function sendTextMessage(request) {
   }
   const errors = fieldErrors(input);
   if (errors.length > 0) return validationError("FIELD_VALIDATION_FAILED", errors);
-  return answerFor(input.DestinationPhoneNumber);
+  return answerFor(input, events);
 }
 
 /**
  * Starts a fake End User Messaging SMS for one IAM identity in one region. `sessionToken`, when
  * given, must come with every request (temporary credentials).
+ *
+ * Delivery events: `snsEndpoint` (the HTTP/S subscription's URL) and `topicArn` give the
+ * configuration sets an SNS event destination; `configurationSetName`, when given, limits it to
+ * that configuration set. `snsSigner` (sns-signer.mjs) signs the notifications; without one the
+ * fake starts its own and stops it with itself. `deliverCallbacks`: see startFakeServer.
  */
-export async function startFakeSmsVoice({ port = 0, ...identity }) {
+export async function startFakeSmsVoice({
+  port = 0,
+  snsEndpoint,
+  topicArn,
+  configurationSetName,
+  snsSigner,
+  deliverCallbacks,
+  callbackDelayMs,
+  ...identity
+}) {
+  let ownSigner;
+  let events;
+  if (snsEndpoint) {
+    if (!topicArn) throw new Error("an SNS event destination needs its topicArn");
+    if (!snsSigner) ownSigner = await startSnsSigner({});
+    events = { snsEndpoint, topicArn, configurationSetName, signer: snsSigner ?? ownSigner };
+  }
   const handle = requireSigV4({
     expected: { ...identity, service: "sms-voice" },
     errors: SIGNATURE_ERRORS,
     refuse: frontEndError,
-    handle: sendTextMessage,
+    handle: (request) => sendTextMessage(request, events),
   });
-  return startFakeServer({ name: "aws-sms-voice", handle, port });
+  const server = await startFakeServer({
+    name: "aws-sms-voice",
+    handle,
+    port,
+    deliverCallbacks,
+    callbackDelayMs,
+  });
+  return {
+    ...server,
+    stop: async () => {
+      await server.stop();
+      await ownSigner?.stop();
+    },
+  };
 }

@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import http from "node:http";
+import { createOutbox } from "./callbacks.mjs";
 
 /*
  * What every fake provider server shares: an HTTP server on 127.0.0.1 that logs what it
@@ -11,9 +12,11 @@ import http from "node:http";
 /**
  * Magic destinations, by the last three digits of the E.164 number, the same for every fake so
  * that one test number means the same thing whichever provider serves it. Each fake answers a
- * behaviour in its own provider's documented shape; anything else succeeds.
+ * behaviour in its own provider's documented shape; anything else succeeds. `undelivered` is
+ * a success at send time whose delivery callbacks then report the carrier could not deliver it.
  */
 export const BEHAVIOURS = Object.freeze({
+  990: "undelivered",
   991: "invalid_number",
   992: "opted_out",
   993: "config_error",
@@ -73,6 +76,7 @@ export function transportFailure(behaviour, success) {
 
 const CONTROL_PATH = "/__fake/requests";
 const BEHAVIOUR_PATH = "/__fake/behaviour";
+const CALLBACKS_PATH = "/__fake/callbacks";
 
 function readBody(req) {
   return new Promise((resolve, reject) => {
@@ -92,17 +96,28 @@ function answer(res, { status, headers = {}, body = "" }) {
  * Starts a fake provider on 127.0.0.1 (port 0: any free port).
  *
  * `handle({ method, path, headers, body, url })` returns (or resolves to) `{ status, headers,
- * body, accepted? }`; `accepted` says whether the provider took the message and defaults to
- * "status is 2xx" (a provider that reports per-recipient failures in a 2xx sets it). Every
- * request except the control endpoints is logged on arrival, so a request that hangs is logged.
- * Headers are Node's: names lower-cased.
+ * body, accepted?, callbacks? }`; `accepted` says whether the provider took the message and
+ * defaults to "status is 2xx" (a provider that reports per-recipient failures in a 2xx sets it).
+ * `callbacks` are the delivery callbacks the provider will make for what it took (`{ url,
+ * method, headers, body }`, or promises of them), in order: they go to the outbox before the
+ * answer does, and with `deliverCallbacks` the fake also POSTs them itself, `callbackDelayMs`
+ * apart (see callbacks.mjs). Every request except the control endpoints is logged on arrival,
+ * so a request that hangs is logged. Headers are Node's: names lower-cased.
  *
  * Control endpoints: `GET /__fake/requests` lists the log as JSON, `DELETE /__fake/requests`
  * clears it; `PUT /__fake/behaviour` with `{"behaviour": "outage"}` (a BEHAVIOURS value) makes
- * every send answer that way whatever its number, `DELETE /__fake/behaviour` restores normal.
+ * every send answer that way whatever its number, `DELETE /__fake/behaviour` restores normal;
+ * `GET /__fake/callbacks` lists the outbox as JSON, `DELETE /__fake/callbacks` clears it.
  */
-export async function startFakeServer({ name, handle, port = 0 }) {
+export async function startFakeServer({
+  name,
+  handle,
+  port = 0,
+  deliverCallbacks = false,
+  callbackDelayMs = 200,
+}) {
   const log = [];
+  const outbox = createOutbox({ deliver: deliverCallbacks, delayMs: callbackDelayMs });
   let forced;
   const server = http.createServer(async (req, res) => {
     const body = await readBody(req);
@@ -120,6 +135,21 @@ export async function startFakeServer({ name, handle, port = 0 }) {
       }
       if (req.method === "DELETE") {
         log.length = 0;
+        return answer(res, { status: 204 });
+      }
+      return answer(res, { status: 405, headers: { allow: "GET, DELETE" } });
+    }
+
+    if (url.pathname === CALLBACKS_PATH) {
+      if (req.method === "GET") {
+        return answer(res, {
+          status: 200,
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify(outbox.list()),
+        });
+      }
+      if (req.method === "DELETE") {
+        outbox.clear();
         return answer(res, { status: 204 });
       }
       return answer(res, { status: 405, headers: { allow: "GET, DELETE" } });
@@ -157,6 +187,14 @@ export async function startFakeServer({ name, handle, port = 0 }) {
       };
     }
     entry.accepted = response.accepted ?? (response.status >= 200 && response.status < 300);
+    if (response.callbacks?.length) {
+      try {
+        outbox.add(await Promise.all(response.callbacks));
+      } catch (error) {
+        // The provider took the message; a fake that cannot sign its callback is still a bug.
+        console.error(`[fake ${name}] callbacks`, error);
+      }
+    }
     answer(res, response);
   });
 
@@ -174,11 +212,16 @@ export async function startFakeServer({ name, handle, port = 0 }) {
     clear: () => {
       log.length = 0;
     },
-    stop: () =>
-      new Promise((resolve, reject) => {
+    callbacks: outbox.list,
+    clearCallbacks: outbox.clear,
+    callbacksSettled: outbox.settled,
+    stop: async () => {
+      await outbox.stop();
+      await new Promise((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));
         // Hanging requests keep their sockets open; close() alone would wait for them forever.
         server.closeAllConnections();
-      }),
+      });
+    },
   };
 }

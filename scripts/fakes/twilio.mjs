@@ -1,10 +1,16 @@
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
+import { formCallback } from "./callbacks.mjs";
 import { behaviourFor, startFakeServer, transportFailure } from "./common.mjs";
+import { twilioSignature } from "./twilio-signer.mjs";
 
 /*
  * A fake Twilio Messages API (reference: providers.md §1.1–1.4). It checks a send the way Twilio
  * does (credentials, the account in the path, the form fields) and answers in Twilio's shapes:
- * the 201 message resource, or `{code, message, more_info, status}` errors.
+ * the 201 message resource, or `{code, message, more_info, status}` errors. A message it took
+ * with a `StatusCallback` gets its status callbacks (§1.6) in the outbox: `sent`, then
+ * `delivered` (or `undelivered` with ErrorCode 30003 for the `undelivered` magic number),
+ * signed with X-Twilio-Signature (§1.8) by the account's auth token, as Twilio signs them even
+ * when the send used an API key.
  */
 
 const MESSAGES_PATH = /^\/2010-04-01\/Accounts\/([^/]+)\/Messages\.json$/;
@@ -97,13 +103,65 @@ function invalidField(form) {
   return null;
 }
 
-/** The message resource Twilio returns on create (§1.2). */
-function created(accountSid, form) {
+// The number a Messaging Service "picks" from its pool for the callbacks' From.
+const SERVICE_POOL_NUMBER = "+15017122661";
+// Twilio's "Unreachable destination handset".
+const UNDELIVERED_ERROR_CODE = "30003";
+
+/** Twilio's RawDlrDoneDate: YYMMDDhhmm, UTC here (Twilio gives no zone). */
+const rawDlrDoneDate = (date) =>
+  date.toISOString().replace(/^\d\d(\d\d)-(\d\d)-(\d\d)T(\d\d):(\d\d).*$/, "$1$2$3$4$5");
+
+/**
+ * The status callbacks (§1.6) for a message Twilio took: `sent`, then the final one. Form
+ * fields in Twilio's order, the signature over the exact callback URL and every field.
+ */
+function statusCallbacks({ accountSid, authToken, sid, form, undelivered }) {
+  const url = form.get("StatusCallback");
+  if (!url) return [];
+  const service = form.get("MessagingServiceSid");
+  const callback = (status, extra = {}) => {
+    const fields = {
+      SmsSid: sid,
+      SmsStatus: status,
+      MessageStatus: status,
+      To: form.get("To"),
+      MessagingServiceSid: service,
+      MessageSid: sid,
+      AccountSid: accountSid,
+      From: form.get("From") ?? SERVICE_POOL_NUMBER,
+      ApiVersion: "2010-04-01",
+      ...extra,
+    };
+    const unsigned = formCallback(url, fields);
+    const params = Object.fromEntries(new URLSearchParams(unsigned.body));
+    return {
+      ...unsigned,
+      headers: {
+        ...unsigned.headers,
+        "user-agent": "TwilioProxy/1.1",
+        "i-twilio-idempotency-token": randomUUID(),
+        "x-twilio-signature": twilioSignature(authToken, url, params),
+      },
+      providerMessageId: sid,
+    };
+  };
+  const done = rawDlrDoneDate(new Date());
+  return [
+    callback("sent"),
+    undelivered
+      ? callback("undelivered", { ErrorCode: UNDELIVERED_ERROR_CODE, RawDlrDoneDate: done })
+      : callback("delivered", { RawDlrDoneDate: done }),
+  ];
+}
+
+/** The message resource Twilio returns on create (§1.2), and its status callbacks. */
+function created(accountSid, authToken, form, behaviour) {
   const sid = `SM${hex32()}`;
   const service = form.get("MessagingServiceSid");
   const body = form.get("Body") ?? "";
   const now = rfc2822(new Date());
-  return json(201, {
+  const resource = json(201, {
     account_sid: accountSid,
     api_version: "2010-04-01",
     body,
@@ -126,6 +184,11 @@ function created(accountSid, form) {
     to: form.get("To"),
     uri: `/2010-04-01/Accounts/${accountSid}/Messages/${sid}.json`,
   });
+  const undelivered = behaviour === "undelivered";
+  return {
+    ...resource,
+    callbacks: statusCallbacks({ accountSid, authToken, sid, form, undelivered }),
+  };
 }
 
 function magicAnswer(behaviour, to, success) {
@@ -153,7 +216,7 @@ function magicAnswer(behaviour, to, success) {
 
 /**
  * Starts the fake. Accepts Basic auth with AccountSid + AuthToken, or with the API key
- * (ApiKeySid + secret) of that account.
+ * (ApiKeySid + secret) of that account. `deliverCallbacks`: see startFakeServer.
  */
 export async function startFakeTwilio({
   accountSid,
@@ -161,6 +224,7 @@ export async function startFakeTwilio({
   apiKeySid,
   apiKeySecret,
   port = 0,
+  ...callbackOptions
 }) {
   const passwords = new Map([
     [accountSid, authToken],
@@ -183,8 +247,9 @@ export async function startFakeTwilio({
     const invalid = invalidField(form);
     if (invalid) return twilioError(400, ...invalid);
     const to = form.get("To") ?? "";
-    return magicAnswer(behaviourFor(to), to, () => created(accountSid, form));
+    const behaviour = behaviourFor(to);
+    return magicAnswer(behaviour, to, () => created(accountSid, authToken, form, behaviour));
   };
 
-  return startFakeServer({ name: "twilio", handle, port });
+  return startFakeServer({ name: "twilio", handle, port, ...callbackOptions });
 }

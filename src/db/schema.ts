@@ -53,7 +53,8 @@ export const messages = pgTable(
     tenantId: text("tenant_id")
       .notNull()
       .references(() => tenants.id),
-    apiKeyId: text("api_key_id").notNull(),
+    /** The key that sent it; null for messages the gateway sends itself (a STOP confirmation). */
+    apiKeyId: text("api_key_id"),
     mode: text("mode", { enum: ["test", "live"] }).notNull(),
     to: text("to_e164").notNull(),
     country: text("country").notNull(),
@@ -82,6 +83,11 @@ export const messages = pgTable(
     leaseUntil: ts("lease_until"),
     /** After this the message is worthless (e.g. an OTP): providers get it as validity / TTL. */
     deadlineAt: ts("deadline_at"),
+    /**
+     * Set only by the gateway for the one STOP confirmation: the database refuses every
+     * other message to an opted-out number (trigger in drizzle/0005).
+     */
+    optOutExempt: boolean("opt_out_exempt").notNull().default(false),
     /** India DLT registration for this message (entity and template ids), when required. */
     dlt: jsonb("dlt").$type<{ entityId: string; templateId: string }>(),
     /** A provider the request pinned (routing then uses only it). */

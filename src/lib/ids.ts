@@ -5,7 +5,7 @@
  */
 const CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz";
 
-export type IdPrefix = "msg" | "ten" | "key" | "att" | "evt" | "snd";
+export type IdPrefix = "msg" | "ten" | "key" | "att" | "evt" | "snd" | "inb" | "whk";
 
 export function newId(prefix: IdPrefix, nowMs: number): string {
   let time = "";

@@ -55,6 +55,10 @@ export interface Receipt {
   messageId?: string;
   status: "sent" | "delivered" | "undelivered" | "failed";
   providerStatus: string;
+  /** The provider's identity of this report (deduplication of redeliveries). */
+  providerEventId?: string;
   errorCode?: string;
   occurredAt: Date;
+  /** The provider's payload, kept when the receipt matches no message. */
+  raw?: Record<string, unknown>;
 }

@@ -22,6 +22,7 @@ const Sender = z
     kind: SenderKindSchema,
     value: z.string(),
     countries: z.array(z.string()),
+    provider_answers_keywords: z.boolean(),
     created_at: z.string(),
   })
   .openapi("Sender");
@@ -46,6 +47,15 @@ const registerSenderRoute = createRoute({
                 .max(250)
                 .default([])
                 .openapi({ description: "Destination countries; empty means any" }),
+              provider_answers_keywords: z
+                .boolean()
+                .optional()
+                .openapi({
+                  description:
+                    "Whether the provider answers STOP/HELP itself on this sender (default: true for " +
+                    "twilio and aws-sms-voice). When false, the gateway sends the STOP confirmation " +
+                    "and HELP answers.",
+                }),
             })
             .strict(),
         },
@@ -165,11 +175,11 @@ const previewRouteRoute = createRoute({
 export function settingsRoutes(app: OpenAPIHono<AppEnv>) {
   app.openapi(registerSenderRoute, async (c) => {
     requireScope(c.var.principal, "settings:write");
-    const sender = await registerSender(
-      c.var.services,
-      c.var.principal.tenantId,
-      c.req.valid("json"),
-    );
+    const body = c.req.valid("json");
+    const sender = await registerSender(c.var.services, c.var.principal.tenantId, {
+      ...body,
+      providerAnswersKeywords: body.provider_answers_keywords,
+    });
     return c.json(sender, 201);
   });
 

@@ -138,6 +138,7 @@ export async function startAttempt(
   s: Services,
   message: ClaimedMessage,
   providerName: string,
+  sender: Sender | null = null,
 ): Promise<string> {
   const now = s.now();
   const attemptId = newId("att", now.getTime());
@@ -147,7 +148,7 @@ export async function startAttempt(
       values (${attemptId}, ${message.id}, ${message.tenant_id}, ${providerName}, ${now})
     )
     update messages set attempt_count = attempt_count + 1, provider = ${providerName},
-      updated_at = ${now}
+      from_sender = coalesce(${sender?.value ?? null}, from_sender), updated_at = ${now}
     where id = ${message.id}`);
   if (message.status === "queued") {
     await applyStatus(s, {
@@ -319,7 +320,7 @@ export async function dispatchClaimed(
       await releaseMessage(s, message.id);
       return;
     }
-    const attemptId = await startAttempt(s, message, provider.name);
+    const attemptId = await startAttempt(s, message, provider.name, sender);
     const result = await callProvider(provider, buildSendRequest(s, message, provider, sender));
     if (message.mode === "live") {
       await recordCall(s.redis, provider.name, providerHealthy(result), s.now()).catch((error) =>

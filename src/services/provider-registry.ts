@@ -1,5 +1,7 @@
+import { and, eq } from "drizzle-orm";
 import { z } from "zod";
 import type { Services } from "../context";
+import { providerCredentials } from "../db/schema";
 import { PROVIDER_NAMES, type ProviderName } from "../domain/providers";
 import type { Config } from "../env";
 import { decryptJson } from "../lib/crypto";
@@ -227,4 +229,33 @@ export async function availableProviders(
     if (hasDefaultSender(name, creds)) defaultSenderProviders.push(name);
   }
   return { providers, defaultSenderProviders };
+}
+
+/**
+ * The auth token Twilio signs a callback with: the deployment's for its own
+ * account, else the token of the tenant's own Twilio account (Twilio signs with
+ * the account auth token, also when sends use an API key).
+ */
+export async function twilioAuthTokenFor(
+  s: Services,
+  accountSid: string | undefined,
+  tenantId: string | undefined,
+): Promise<string | undefined> {
+  const c = s.config;
+  if (!accountSid || accountSid === c.TWILIO_ACCOUNT_SID) return c.TWILIO_AUTH_TOKEN;
+  if (!tenantId || !c.ENCRYPTION_KEY) return undefined;
+  const [row] = await s.db
+    .select({ ciphertext: providerCredentials.ciphertext })
+    .from(providerCredentials)
+    .where(
+      and(eq(providerCredentials.tenantId, tenantId), eq(providerCredentials.provider, "twilio")),
+    );
+  if (!row) return undefined;
+  const plain = await decryptJson(
+    c.ENCRYPTION_KEY,
+    credentialContext(tenantId, "twilio"),
+    row.ciphertext,
+  );
+  const creds = providerCredentialSchemas.twilio.safeParse(plain);
+  return creds.success && creds.data.account_sid === accountSid ? creds.data.auth_token : undefined;
 }

@@ -6,6 +6,7 @@ import {
   releaseMessage,
   settleAbandonedAttempts,
 } from "./dispatch";
+import { deliverDueWebhooks } from "./webhook-delivery";
 
 /** Parallel dispatches per tick: below the pool size and Workers' 6 open connections. */
 const CONCURRENCY = 3;
@@ -16,11 +17,13 @@ export interface TickSummary {
   abandoned: number;
   expired: number;
   claimed: number;
+  webhooks: number;
 }
 
 /**
  * One Cron tick: settle attempts whose isolate died, fail unknown outcomes past
- * their deadline, then claim a bounded batch of due messages and dispatch them.
+ * their deadline, then claim a bounded batch of due messages and dispatch them,
+ * then deliver due customer webhooks (retries and dead letters).
  * What does not fit stays due for the next tick, so a tick stays within one
  * invocation's CPU and subrequest limits.
  */
@@ -44,6 +47,7 @@ export async function runSchedulerTick(s: Services, now: Date): Promise<TickSumm
     }
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-  s.log.info("scheduler tick", { abandoned, expired, claimed: claimed.length });
-  return { abandoned, expired, claimed: claimed.length };
+  const webhooks = await deliverDueWebhooks(s, now, budgetEndsAt);
+  s.log.info("scheduler tick", { abandoned, expired, claimed: claimed.length, webhooks });
+  return { abandoned, expired, claimed: claimed.length, webhooks };
 }

@@ -122,9 +122,24 @@ export async function acceptMessage(
     .insert(messages)
     .values(row)
     .onConflictDoNothing({ target: [messages.tenantId, messages.idempotencyKey] })
-    .returning({ id: messages.id });
+    .returning({ id: messages.id })
+    .catch((error: unknown) => {
+      if (refusedAsOptedOut(error)) {
+        throw new ApiError(
+          "recipient_opted_out",
+          `${phone.e164} opted out of this sender's messages`,
+        );
+      }
+      throw error;
+    });
   if (inserted.length > 0 || !idempotency) return { kind: "accepted", response };
   return replay(s, principal.tenantId, idempotency);
+}
+
+/** The database's opt-out guard (a trigger) refused the row: see drizzle/0005. */
+function refusedAsOptedOut(error: unknown): boolean {
+  const cause = error instanceof Error && error.cause ? error.cause : error;
+  return (cause as { hint?: string } | null)?.hint === "recipient_opted_out";
 }
 
 /** `from` must be one of the tenant's registered senders (one query, only when given). */

@@ -11,7 +11,14 @@ export interface SenderInput {
   kind: SenderKind;
   value: string;
   countries: string[];
+  providerAnswersKeywords?: boolean | undefined;
 }
+
+/**
+ * Twilio (Advanced Opt-Out) and End User Messaging answer STOP/HELP themselves
+ * by default; Africa's Talking and SNS leave it to us.
+ */
+const PROVIDERS_ANSWERING_KEYWORDS = new Set<ProviderName>(["twilio", "aws-sms-voice"]);
 
 const view = (row: typeof senders.$inferSelect) => ({
   id: row.id,
@@ -19,6 +26,7 @@ const view = (row: typeof senders.$inferSelect) => ({
   kind: row.kind,
   value: row.value,
   countries: row.countries,
+  provider_answers_keywords: row.providerAnswersKeywords,
   created_at: row.createdAt.toISOString(),
 });
 
@@ -40,6 +48,8 @@ export async function registerSender(s: Services, tenantId: string, input: Sende
       kind: input.kind,
       value: check.value,
       countries: input.countries,
+      providerAnswersKeywords:
+        input.providerAnswersKeywords ?? PROVIDERS_ANSWERING_KEYWORDS.has(input.provider),
       createdAt: now,
     })
     .onConflictDoNothing()

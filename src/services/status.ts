@@ -1,8 +1,10 @@
 import { type SQL, sql } from "drizzle-orm";
 import type { Services } from "../context";
+import { unmatchedReceipts } from "../db/schema";
 import { isFinal, MESSAGE_STATUSES, type MessageStatus, statusRank } from "../domain/status";
 import { newId } from "../lib/ids";
 import type { Receipt } from "../providers/types";
+import { type EventType, emitEvent } from "./events";
 
 /** The domain's ranks as SQL, so the database applies exactly the same rule. */
 const rankOf = (column: SQL): SQL =>
@@ -16,25 +18,37 @@ export interface StatusChange {
   source: "api" | "dispatch" | "scheduler" | "provider";
   provider?: string;
   providerStatus?: string;
+  /** The provider's identity of this report: a redelivered report is recorded once. */
+  providerEventId?: string;
   errorCode?: string;
   reason?: string;
   occurredAt: Date;
 }
 
+export type StatusOutcome = "applied" | "ignored" | "duplicate" | "unknown_message";
+
+/** Statuses customers can subscribe to as `message.<status>` events. */
+const EVENT_STATUSES = new Set<MessageStatus>(["sent", "delivered", "undelivered", "failed"]);
+
 /**
  * The one place a message's status changes. Monotonic (never backwards), the
  * first final status wins, and every report is kept as an event, applied or
- * not, so duplicates and out-of-order receipts are harmless and visible. One
- * statement: the row lock serializes concurrent reports for the same message.
- *
- * Returns whether the change was applied, or null when the message is unknown.
+ * not, so duplicates and out-of-order receipts are harmless and visible; a
+ * report the provider redelivers (same provider event id) is recorded once.
+ * One statement: the row lock serializes concurrent reports for a message.
  */
-export async function applyStatus(s: Services, change: StatusChange): Promise<boolean | null> {
+export async function applyStatus(s: Services, change: StatusChange): Promise<StatusOutcome> {
   const now = s.now();
   const final = isFinal(change.status);
-  const result = await s.db.execute<{ applied: boolean }>(sql`
+  const result = await s.db.execute<{
+    found: boolean;
+    applied: boolean;
+    recorded: boolean;
+    tenant_id: string | null;
+    to_e164: string | null;
+  }>(sql`
     with target as (
-      select id, tenant_id, status from messages where id = ${change.messageId} for update
+      select id, tenant_id, status, to_e164 from messages where id = ${change.messageId} for update
     ), updated as (
       update messages m set
         status = ${change.status},
@@ -45,40 +59,83 @@ export async function applyStatus(s: Services, change: StatusChange): Promise<bo
       from target
       where m.id = target.id and ${rankOf(sql`target.status`)} < ${statusRank(change.status)}
       returning m.id
+    ), recorded as (
+      insert into message_events (id, message_id, tenant_id, status, applied, source, provider,
+        provider_status, provider_event_id, error_code, occurred_at, received_at)
+      select ${newId("evt", now.getTime())}, target.id, target.tenant_id, ${change.status},
+        exists (select 1 from updated), ${change.source}, ${change.provider ?? null},
+        ${change.providerStatus ?? null}, ${change.providerEventId ?? null},
+        ${change.errorCode ?? null}, ${change.occurredAt}, ${now}
+      from target
+      on conflict (provider, provider_event_id) do nothing
+      returning id
     )
-    insert into message_events (id, message_id, tenant_id, status, applied, source, provider,
-      provider_status, error_code, occurred_at, received_at)
-    select ${newId("evt", now.getTime())}, target.id, target.tenant_id, ${change.status},
-      exists (select 1 from updated), ${change.source}, ${change.provider ?? null},
-      ${change.providerStatus ?? null}, ${change.errorCode ?? null}, ${change.occurredAt}, ${now}
-    from target
-    returning applied`);
+    select exists (select 1 from target) as found, exists (select 1 from updated) as applied,
+      exists (select 1 from recorded) as recorded,
+      (select tenant_id from target) as tenant_id, (select to_e164 from target) as to_e164`);
   const row = result.rows[0];
-  return row ? row.applied : null;
+  if (!row?.found || !row.tenant_id) return "unknown_message";
+  if (!row.recorded) return "duplicate";
+  if (!row.applied) return "ignored";
+  if (EVENT_STATUSES.has(change.status)) {
+    await emitEvent(s, row.tenant_id, `message.${change.status}` as EventType, {
+      message_id: change.messageId,
+      status: change.status,
+      to: row.to_e164,
+      provider: change.provider ?? null,
+      error_code: change.errorCode ?? null,
+      reason: change.reason ?? null,
+      occurred_at: change.occurredAt.toISOString(),
+    });
+  }
+  return "applied";
 }
 
 /**
  * A delivery receipt from any provider (webhook or sandbox): find the message
- * by our id when the provider carried it, else by the provider's id.
+ * by our id when the provider carried it, else by the provider's id. A receipt
+ * for a message we do not know is kept and flagged (the provider still gets its
+ * 200, so it stops retrying).
  */
-export async function receiveReceipt(s: Services, receipt: Receipt): Promise<boolean | null> {
+export async function receiveReceipt(s: Services, receipt: Receipt): Promise<StatusOutcome> {
   const messageId = receipt.messageId ?? (await findByProviderId(s, receipt));
-  if (!messageId) {
-    s.log.warn("receipt for an unknown message", {
-      provider: receipt.provider,
-      provider_message_id: receipt.providerMessageId,
-    });
-    return null;
-  }
-  return applyStatus(s, {
-    messageId,
-    status: receipt.status,
-    source: "provider",
+  const outcome = messageId
+    ? await applyStatus(s, {
+        messageId,
+        status: receipt.status,
+        source: "provider",
+        provider: receipt.provider,
+        providerStatus: receipt.providerStatus,
+        ...(receipt.providerEventId ? { providerEventId: receipt.providerEventId } : {}),
+        ...(receipt.errorCode ? { errorCode: receipt.errorCode, reason: receipt.errorCode } : {}),
+        occurredAt: receipt.occurredAt,
+      })
+    : "unknown_message";
+  if (outcome === "unknown_message") await keepUnmatched(s, receipt);
+  return outcome;
+}
+
+async function keepUnmatched(s: Services, receipt: Receipt): Promise<void> {
+  const now = s.now();
+  s.log.warn("receipt for an unknown message", {
     provider: receipt.provider,
-    providerStatus: receipt.providerStatus,
-    ...(receipt.errorCode ? { errorCode: receipt.errorCode, reason: receipt.errorCode } : {}),
-    occurredAt: receipt.occurredAt,
+    provider_message_id: receipt.providerMessageId,
   });
+  await s.db
+    .insert(unmatchedReceipts)
+    .values({
+      id: newId("evt", now.getTime()),
+      provider: receipt.provider,
+      providerMessageId: receipt.providerMessageId,
+      messageIdHint: receipt.messageId ?? null,
+      providerEventId: receipt.providerEventId ?? null,
+      status: receipt.status,
+      providerStatus: receipt.providerStatus,
+      errorCode: receipt.errorCode ?? null,
+      payload: receipt.raw ?? {},
+      receivedAt: now,
+    })
+    .onConflictDoNothing();
 }
 
 async function findByProviderId(s: Services, receipt: Receipt): Promise<string | undefined> {

@@ -6,6 +6,7 @@ declare module "cloudflare:test" {
     UPSTASH_REDIS_REST_TOKEN: string;
     ADMIN_TOKEN: string;
     TWILIO_BASE_URL: string;
+    TWILIO_AUTH_TOKEN: string;
     AWS_SNS_BASE_URL: string;
     AWS_SMS_VOICE_BASE_URL: string;
     AFRICASTALKING_BASE_URL: string;

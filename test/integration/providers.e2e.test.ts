@@ -9,6 +9,7 @@ import {
   postJson,
   runCron,
   type TestTenant,
+  uniqueSenderNumber,
   waitForStatus,
   withServices,
 } from "./support";
@@ -63,13 +64,11 @@ async function resetFakes(): Promise<void> {
   });
 }
 
-const TWILIO_NUMBER = "+14155550000";
-
 async function liveTenant(): Promise<TestTenant> {
   const tenant = await newTenant({ mode: "live" });
   const sender = await postJson(
     "/v1/senders",
-    { provider: "twilio", kind: "phone", value: `+1415555${String(Math.random()).slice(2, 6)}` },
+    { provider: "twilio", kind: "phone", value: uniqueSenderNumber() },
     tenant.auth,
   );
   expect(sender.status).toBe(201);
@@ -106,9 +105,10 @@ describe("live sends through the providers", () => {
 
   it("a US OTP takes the OTP route (Twilio, from the tenant's number, our id in the callback)", async () => {
     const tenant = await newTenant({ mode: "live" });
+    const number = uniqueSenderNumber();
     await postJson(
       "/v1/senders",
-      { provider: "twilio", kind: "phone", value: TWILIO_NUMBER },
+      { provider: "twilio", kind: "phone", value: number },
       tenant.auth,
     );
     const { message } = await sendAndWait(tenant, {
@@ -120,7 +120,7 @@ describe("live sends through the providers", () => {
     expect(message.provider).toBe("twilio");
     const [request] = await fakeRequests("twilio");
     const form = new URLSearchParams(request?.body);
-    expect(form.get("From")).toBe(TWILIO_NUMBER);
+    expect(form.get("From")).toBe(number);
     expect(form.get("To")).toBe("+14155550123");
     expect(form.get("ValidityPeriod")).toBe("300");
     expect(form.get("StatusCallback")).toBe(

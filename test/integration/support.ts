@@ -144,3 +144,7 @@ export async function expectProblem(
   expect(problem.request_id).toBe(response.headers.get("request-id"));
   return problem;
 }
+
+/** A sender number no other test registered (a number or short code belongs to one tenant). */
+export const uniqueSenderNumber = () =>
+  `+1628${String(Math.floor(Math.random() * 10_000_000)).padStart(7, "0")}`;

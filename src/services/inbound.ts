@@ -1,0 +1,206 @@
+import { sql } from "drizzle-orm";
+import type { Services } from "../context";
+import { messages } from "../db/schema";
+import { analyzeBody } from "../domain/encoding";
+import { detectKeyword, type Keyword } from "../domain/keywords";
+import { normalizePhone } from "../domain/phone";
+import { newId } from "../lib/ids";
+import { dispatchNow } from "./dispatch";
+import { emitEvent } from "./events";
+import { estimateMessageCost } from "./routing";
+
+export interface InboundSms {
+  provider: string;
+  providerMessageId: string;
+  /** The person who wrote (as the provider reports it). */
+  from: string;
+  /** Our number, short code or sender that received it. */
+  to: string;
+  body: string;
+  /** End User Messaging names the outbound message this replies to. */
+  previousProviderMessageId?: string;
+  receivedAt: Date;
+}
+
+export type InboundOutcome = "stored" | "duplicate" | "unknown_recipient";
+
+export const DEFAULT_HELP_TEXT =
+  "Reply STOP to unsubscribe, START to resubscribe. Msg&data rates may apply.";
+export const DEFAULT_STOP_CONFIRMATION =
+  "You have been unsubscribed and will receive no further messages. Reply START to resubscribe.";
+
+interface Recipient extends Record<string, unknown> {
+  tenant_id: string;
+  provider: string;
+  value: string;
+  provider_answers_keywords: boolean;
+  help_text: string | null;
+  stop_confirmation_text: string | null;
+}
+
+/**
+ * An SMS a person sent to one of a tenant's senders: found through the sender
+ * register, stored once (a redelivered webhook is a duplicate), linked to the
+ * latest outbound message it answers, and read for keywords: STOP opts the
+ * person out of the tenant's messages, START opts back in, HELP gets the
+ * tenant's help text. When the provider does not answer keywords itself, the
+ * gateway sends the one STOP confirmation (and HELP answers) on its own.
+ */
+export async function receiveInbound(s: Services, sms: InboundSms): Promise<InboundOutcome> {
+  const recipient = await findRecipient(s, sms);
+  if (!recipient) {
+    s.log.warn("inbound SMS to an unregistered sender", { provider: sms.provider, to: sms.to });
+    return "unknown_recipient";
+  }
+  const from = normalizePhone(sms.from, s.config.DEFAULT_REGION);
+  const person = from.ok ? from.e164 : sms.from;
+  const keyword = detectKeyword(sms.body);
+  const id = newId("inb", sms.receivedAt.getTime());
+  const stored = await s.db.execute<{ id: string; in_reply_to: string | null }>(sql`
+    insert into inbound_messages (id, tenant_id, provider, provider_message_id, from_e164,
+      to_sender, body, keyword, in_reply_to, received_at)
+    values (${id}, ${recipient.tenant_id}, ${sms.provider}, ${sms.providerMessageId}, ${person},
+      ${recipient.value}, ${sms.body}, ${keyword}, (
+        select m.id from messages m
+        where m.tenant_id = ${recipient.tenant_id} and m.to_e164 = ${person}
+          and (m.provider_message_id = ${sms.previousProviderMessageId ?? null}
+               or m.from_sender = ${recipient.value})
+        order by (m.provider_message_id = ${sms.previousProviderMessageId ?? null}) desc nulls last,
+          m.id desc
+        limit 1),
+      ${sms.receivedAt})
+    on conflict (provider, provider_message_id) do nothing
+    returning id, in_reply_to`);
+  const row = stored.rows[0];
+  if (!row) return "duplicate";
+
+  await emitEvent(s, recipient.tenant_id, "message.received", {
+    inbound_id: row.id,
+    from: person,
+    to: recipient.value,
+    body: sms.body,
+    keyword,
+    in_reply_to: row.in_reply_to,
+    received_at: sms.receivedAt.toISOString(),
+  });
+  if (keyword) await applyKeyword(s, recipient, person, keyword);
+  return "stored";
+}
+
+async function findRecipient(s: Services, sms: InboundSms): Promise<Recipient | undefined> {
+  const result = await s.db.execute<Recipient>(sql`
+    select sd.tenant_id, sd.provider, sd.value, sd.provider_answers_keywords,
+      t.help_text, t.stop_confirmation_text
+    from senders sd join tenants t on t.id = sd.tenant_id
+    where sd.value = ${sms.to} and sd.provider = ${sms.provider}
+    order by sd.id limit 1`);
+  return result.rows[0];
+}
+
+async function applyKeyword(
+  s: Services,
+  recipient: Recipient,
+  person: string,
+  keyword: Keyword,
+): Promise<void> {
+  const reply = (body: string, optOutExempt: boolean) =>
+    recipient.provider_answers_keywords
+      ? Promise.resolve()
+      : sendReply(s, recipient, person, body, optOutExempt);
+  switch (keyword) {
+    case "stop": {
+      const created = await recordOptOut(s, recipient.tenant_id, person, "sms");
+      // Once: a second STOP finds the opt-out already there and stays silent.
+      if (created) {
+        await reply(recipient.stop_confirmation_text ?? DEFAULT_STOP_CONFIRMATION, true);
+      }
+      return;
+    }
+    case "start":
+      await recordOptIn(s, recipient.tenant_id, person);
+      return;
+    case "help":
+      await reply(recipient.help_text ?? DEFAULT_HELP_TEXT, false).catch((error: unknown) =>
+        // An opted-out person asking for HELP gets nothing: the database refuses it.
+        s.log.warn("help reply not sent", { error: String(error) }),
+      );
+      return;
+  }
+}
+
+/** Records an opt-out; returns whether it is new. */
+export async function recordOptOut(
+  s: Services,
+  tenantId: string,
+  phone: string,
+  source: "sms" | "api" | "provider",
+): Promise<boolean> {
+  const now = s.now();
+  const result = await s.db.execute(sql`
+    insert into opt_outs (tenant_id, phone_e164, source, created_at)
+    values (${tenantId}, ${phone}, ${source}, ${now})
+    on conflict do nothing`);
+  const created = (result.rowCount ?? 0) > 0;
+  if (created) {
+    await emitEvent(s, tenantId, "optout.created", {
+      phone,
+      source,
+      created_at: now.toISOString(),
+    });
+  }
+  return created;
+}
+
+export async function recordOptIn(s: Services, tenantId: string, phone: string): Promise<boolean> {
+  const result = await s.db.execute(
+    sql`delete from opt_outs where tenant_id = ${tenantId} and phone_e164 = ${phone}`,
+  );
+  const removed = (result.rowCount ?? 0) > 0;
+  if (removed) {
+    await emitEvent(s, tenantId, "optin.created", {
+      phone,
+      created_at: s.now().toISOString(),
+    });
+  }
+  return removed;
+}
+
+/** A message the gateway itself sends back from the sender that was written to. */
+async function sendReply(
+  s: Services,
+  recipient: Recipient,
+  to: string,
+  body: string,
+  optOutExempt: boolean,
+): Promise<void> {
+  const phone = normalizePhone(to, s.config.DEFAULT_REGION);
+  if (!phone.ok) return;
+  const now = s.now();
+  const analysis = analyzeBody(body);
+  const cost = estimateMessageCost(s, phone.country, "transactional", analysis.segments);
+  const id = newId("msg", now.getTime());
+  await s.db.insert(messages).values({
+    id,
+    tenantId: recipient.tenant_id,
+    apiKeyId: null,
+    mode: "live",
+    to: phone.e164,
+    country: phone.country,
+    from: recipient.value,
+    body,
+    type: "transactional",
+    encoding: analysis.encoding,
+    segments: analysis.segments,
+    estimatedCostMicros: cost.micros,
+    currency: cost.currency,
+    status: "queued",
+    dispatchState: "pending",
+    nextAttemptAt: now,
+    roundStartedAt: now,
+    pinnedProvider: recipient.provider,
+    optOutExempt,
+    createdAt: now,
+    updatedAt: now,
+  });
+  s.background(() => dispatchNow(s, id));
+}
