@@ -4,9 +4,15 @@ import { writeFileSync } from "node:fs";
 
 const root = new URL("..", import.meta.url).pathname;
 
-/** Writes vars as an env file for wrangler (values quoted), readable only by us. */
+/**
+ * Single quotes keep a value literal in dotenv (a regex's backslashes, a JSON
+ * document); a value that holds one falls back to double quotes.
+ */
+const quote = (value) => (value.includes("'") ? JSON.stringify(value) : `'${value}'`);
+
+/** Writes vars as an env file for wrangler, readable only by us. */
 export function writeEnvFile(file, vars) {
-  const lines = Object.entries(vars).map(([k, v]) => `${k}=${JSON.stringify(String(v))}`);
+  const lines = Object.entries(vars).map(([k, v]) => `${k}=${quote(String(v))}`);
   writeFileSync(file, `${lines.join("\n")}\n`, { mode: 0o600 });
 }
 
