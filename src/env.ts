@@ -50,6 +50,11 @@ export const envSchema = z.object({
   PROVIDER_TIMEOUT_MS: intFromString(10_000),
   /** A non-OTP message whose send outcome is unknown waits this long for a receipt, then fails. */
   OUTCOME_UNKNOWN_DEADLINE_S: intFromString(3600),
+  /**
+   * Message types for which an undelivered/failed receipt triggers one re-send
+   * through the next provider of the route (comma-separated; empty: never).
+   */
+  RESEND_ON_FAILURE_TYPES: z.string().default("otp"),
   /** This gateway's public URL, for provider callbacks (Twilio StatusCallback). */
   PUBLIC_BASE_URL: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
   /** AES-256-GCM key (32 bytes, base64) for tenants' own provider credentials. */

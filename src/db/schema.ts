@@ -96,6 +96,8 @@ export const messages = pgTable(
     roundStartedAt: ts("round_started_at").notNull(),
     /** Completed rounds that ended in a retry: drives the backoff. */
     retryRound: integer("retry_round").notNull().default(0),
+    /** Whether a failed receipt already triggered the one re-send through another provider. */
+    resent: boolean("resent").notNull().default(false),
     /** An unknown outcome waits for a receipt until then, and then fails. */
     outcomeDeadlineAt: ts("outcome_deadline_at"),
     idempotencyKey: text("idempotency_key"),
@@ -180,6 +182,10 @@ export const messageAttempts = pgTable(
     errorMessage: text("error_message"),
     costMicros: bigint("cost_micros", { mode: "number" }),
     currency: text("currency"),
+    /** The accepted attempt whose failed receipt this attempt re-sends. */
+    resendOf: text("resend_of"),
+    /** The sender (number, short code, sender ID) this attempt sent from, when one was chosen. */
+    sender: text("sender"),
   },
   (t) => [index("message_attempts_message_idx").on(t.messageId)],
 );

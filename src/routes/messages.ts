@@ -96,6 +96,11 @@ const MessageDetail = MessageSummary.extend({
       error_message: z.string().nullable(),
       cost: Money.nullable(),
       currency: z.string().nullable(),
+      sender: z.string().nullable().openapi({ description: "What this attempt sent from" }),
+      resend_of: z
+        .string()
+        .nullable()
+        .openapi({ description: "The attempt whose failed receipt this attempt re-sends" }),
     }),
   ),
   events: z.array(

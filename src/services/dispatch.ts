@@ -144,11 +144,18 @@ export async function startAttempt(
   const attemptId = newId("att", now.getTime());
   await s.db.execute(sql`
     with attempt as (
-      insert into message_attempts (id, message_id, tenant_id, provider, started_at)
-      values (${attemptId}, ${message.id}, ${message.tenant_id}, ${providerName}, ${now})
+      insert into message_attempts (id, message_id, tenant_id, provider, started_at, sender,
+        resend_of)
+      select ${attemptId}, m.id, m.tenant_id, ${providerName}, ${now}, ${sender?.value ?? null},
+        -- After a failed receipt's re-send: link to the accepted attempt it replaces.
+        case when m.resent then (
+          select a.id from message_attempts a
+          where a.message_id = m.id and a.outcome = 'accepted'
+          order by a.started_at desc limit 1) end
+      from messages m where m.id = ${message.id}
     )
     update messages set attempt_count = attempt_count + 1, provider = ${providerName},
-      from_sender = coalesce(${sender?.value ?? null}, from_sender), updated_at = ${now}
+      updated_at = ${now}
     where id = ${message.id}`);
   if (message.status === "queued") {
     await applyStatus(s, {

@@ -64,7 +64,9 @@ export async function receiveInbound(s: Services, sms: InboundSms): Promise<Inbo
         select m.id from messages m
         where m.tenant_id = ${recipient.tenant_id} and m.to_e164 = ${person}
           and (m.provider_message_id = ${sms.previousProviderMessageId ?? null}
-               or m.from_sender = ${recipient.value})
+               or m.from_sender = ${recipient.value}
+               or exists (select 1 from message_attempts a
+                          where a.message_id = m.id and a.sender = ${recipient.value}))
         order by (m.provider_message_id = ${sms.previousProviderMessageId ?? null}) desc nulls last,
           m.id desc
         limit 1),

@@ -47,6 +47,8 @@ const attemptView = (a: AttemptRow) => ({
   error_message: a.errorMessage,
   cost: a.costMicros === null ? null : formatMoney(a.costMicros),
   currency: a.currency,
+  resend_of: a.resendOf,
+  sender: a.sender,
 });
 
 const eventView = (e: EventRow) => ({

@@ -6,8 +6,16 @@ import {
   mapTwilioStatus,
 } from "../domain/receipts";
 import type { Receipt } from "../providers/types";
+import { dispatchNow } from "./dispatch";
 import { type InboundOutcome, receiveInbound } from "./inbound";
-import { receiveReceipt, type StatusOutcome } from "./status";
+import { receiveReceipt as applyReceipt, type StatusOutcome } from "./status";
+
+/** A provider's receipt; one that buys a re-send (see status.ts) is dispatched right away. */
+async function receiveReceipt(s: Services, receipt: Receipt): Promise<StatusOutcome> {
+  const { outcome, messageId } = await applyReceipt(s, receipt);
+  if (outcome === "resent" && messageId) s.background(() => dispatchNow(s, messageId));
+  return outcome;
+}
 
 /**
  * Provider callbacks, already authenticated by the route, translated into the

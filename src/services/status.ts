@@ -1,10 +1,12 @@
 import { type SQL, sql } from "drizzle-orm";
 import type { Services } from "../context";
 import { unmatchedReceipts } from "../db/schema";
+import type { MessageType } from "../domain/providers";
 import { isFinal, MESSAGE_STATUSES, type MessageStatus, statusRank } from "../domain/status";
 import { newId } from "../lib/ids";
 import type { Receipt } from "../providers/types";
 import { type EventType, emitEvent } from "./events";
+import { loadRoutingContext, routeMessage } from "./routing";
 
 /** The domain's ranks as SQL, so the database applies exactly the same rule. */
 const rankOf = (column: SQL): SQL =>
@@ -25,7 +27,7 @@ export interface StatusChange {
   occurredAt: Date;
 }
 
-export type StatusOutcome = "applied" | "ignored" | "duplicate" | "unknown_message";
+export type StatusOutcome = "applied" | "ignored" | "duplicate" | "unknown_message" | "resent";
 
 /** Statuses customers can subscribe to as `message.<status>` events. */
 const EVENT_STATUSES = new Set<MessageStatus>(["sent", "delivered", "undelivered", "failed"]);
@@ -97,8 +99,14 @@ export async function applyStatus(s: Services, change: StatusChange): Promise<St
  * for a message we do not know is kept and flagged (the provider still gets its
  * 200, so it stops retrying).
  */
-export async function receiveReceipt(s: Services, receipt: Receipt): Promise<StatusOutcome> {
+export async function receiveReceipt(
+  s: Services,
+  receipt: Receipt,
+): Promise<{ outcome: StatusOutcome; messageId?: string }> {
   const messageId = receipt.messageId ?? (await findByProviderId(s, receipt));
+  if (messageId && (await resendInstead(s, messageId, receipt))) {
+    return { outcome: "resent", messageId };
+  }
   const outcome = messageId
     ? await applyStatus(s, {
         messageId,
@@ -111,8 +119,73 @@ export async function receiveReceipt(s: Services, receipt: Receipt): Promise<Sta
         occurredAt: receipt.occurredAt,
       })
     : "unknown_message";
-  if (outcome === "unknown_message") await keepUnmatched(s, receipt);
-  return outcome;
+  if (outcome === "unknown_message") {
+    await keepUnmatched(s, receipt);
+    return { outcome };
+  }
+  return { outcome, ...(messageId ? { messageId } : {}) };
+}
+
+interface ResendCandidate extends Record<string, unknown> {
+  tenant_id: string;
+  mode: string;
+  type: MessageType;
+  status: MessageStatus;
+  resent: boolean;
+  to_e164: string;
+  country: string;
+  segments: number;
+  from_sender: string | null;
+  pinned_provider: string | null;
+  tried: string[];
+}
+
+/**
+ * A failed or undelivered receipt may buy one re-send through the next
+ * provider of the route, where policy allows it for the message's type (OTP by
+ * default): never after a final status, never twice. The receipt is kept as an
+ * event (not applied) and the message goes back to dispatch; the new attempt
+ * records which attempt it re-sends. The caller dispatches it.
+ */
+async function resendInstead(s: Services, messageId: string, receipt: Receipt): Promise<boolean> {
+  if (receipt.status !== "undelivered" && receipt.status !== "failed") return false;
+  const types = s.config.RESEND_ON_FAILURE_TYPES.split(",").map((t) => t.trim());
+  const result = await s.db.execute<ResendCandidate>(sql`
+    select tenant_id, mode, type, status, resent, to_e164, country, segments, from_sender,
+      pinned_provider,
+      array(select a.provider from message_attempts a
+            where a.message_id = m.id and a.started_at >= m.round_started_at) as tried
+    from messages m where id = ${messageId}`);
+  const m = result.rows[0];
+  if (m?.mode !== "live" || m.resent || isFinal(m.status) || !types.includes(m.type)) {
+    return false;
+  }
+  const ctx = await loadRoutingContext(s, m.tenant_id);
+  const decision = routeMessage(s, ctx, {
+    to: m.to_e164,
+    country: m.country,
+    type: m.type,
+    segments: m.segments,
+    pin: m.pinned_provider,
+  });
+  if (!decision.chain.some((step) => !m.tried.includes(step.provider))) return false;
+  const now = s.now();
+  const reason = `resent after ${receipt.status} receipt${receipt.errorCode ? ` (${receipt.errorCode})` : ""}`;
+  const claimed = await s.db.execute(sql`
+    with resend as (
+      update messages set resent = true, dispatch_state = 'pending', lease_until = null,
+        next_attempt_at = ${now}, status_reason = ${reason}, updated_at = ${now}
+      where id = ${messageId} and not resent and ${rankOf(sql`status`)} < ${statusRank("delivered")}
+      returning id, tenant_id
+    )
+    insert into message_events (id, message_id, tenant_id, status, applied, source, provider,
+      provider_status, provider_event_id, error_code, occurred_at, received_at)
+    select ${newId("evt", now.getTime())}, id, tenant_id, ${receipt.status}, false, 'provider',
+      ${receipt.provider}, ${receipt.providerStatus}, ${receipt.providerEventId ?? null},
+      ${receipt.errorCode ?? null}, ${receipt.occurredAt}, ${now}
+    from resend
+    on conflict (provider, provider_event_id) do nothing`);
+  return (claimed.rowCount ?? 0) > 0;
 }
 
 async function keepUnmatched(s: Services, receipt: Receipt): Promise<void> {

@@ -42,6 +42,12 @@ function deliver(callback: Callback, tamper: (c: Callback) => Callback = (c) => 
   });
 }
 
+async function waitForCallbacks(name: FakeName): Promise<void> {
+  for (let i = 0; i < 100 && (await callbacks(name)).length === 0; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
 async function deliverAll(name: FakeName) {
   const answers = [];
   for (const callback of await callbacks(name)) {
@@ -167,6 +173,49 @@ describe("Twilio status callbacks", () => {
       ),
     );
     expect(rows.rows).toHaveLength(1);
+  });
+});
+
+describe("a failed receipt", () => {
+  it("re-sends an OTP once through the next provider, linking the attempts", async () => {
+    const tenant = await liveTenantWith({
+      provider: "twilio",
+      kind: "phone",
+      value: uniqueSenderNumber(),
+    });
+    // …990: every fake accepts, then reports the message undelivered.
+    const message = await send(tenant, { to: "+14155550990", body: "code 3", type: "otp" });
+    expect(message.provider).toBe("twilio");
+    const answers = await deliverAll("twilio");
+    expect(answers.map((a) => a.body.outcome)).toEqual(["ignored", "resent"]);
+    let resent = await getMessage(tenant, message.id);
+    for (let i = 0; i < 100 && resent.attempts.length < 2; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 25));
+      resent = await getMessage(tenant, message.id);
+    }
+    const [first, second] = resent.attempts as {
+      id: string;
+      provider: string;
+      resend_of: string | null;
+    }[];
+    expect(second).toMatchObject({ provider: "aws-sms-voice", resend_of: first?.id });
+    expect(resent.status).toBe("sent");
+    // The re-sent message's own failed receipt is final: never a second re-send.
+    await waitForCallbacks("aws-sms-voice");
+    expect((await deliverAll("aws-sms-voice")).map((a) => a.body.outcome)).toEqual(["applied"]);
+    const final = await getMessage(tenant, message.id);
+    expect(final.status).toBe("undelivered");
+    expect(final.attempts).toHaveLength(2);
+  });
+
+  it("does not re-send other message types", async () => {
+    const tenant = await newTenant({ mode: "live" });
+    const message = await send(tenant, { to: "+254712345990", body: "Habari" });
+    expect(message.provider).toBe("africastalking");
+    expect((await deliverAll("africastalking")).map((a) => a.body.outcome)).toEqual(["applied"]);
+    const after = await getMessage(tenant, message.id);
+    expect(after.status).toBe("undelivered");
+    expect(after.attempts).toHaveLength(1);
   });
 });
 

@@ -59,7 +59,13 @@ export interface MessageView {
   status_reason: string | null;
   provider: string | null;
   provider_message_id: string | null;
-  attempts: { outcome: string | null; provider: string; error_code: string | null }[];
+  attempts: {
+    id: string;
+    outcome: string | null;
+    provider: string;
+    error_code: string | null;
+    resend_of: string | null;
+  }[];
   events: { status: string; applied: boolean; source: string }[];
 }
 
