@@ -1,6 +1,16 @@
 import { env, SELF } from "cloudflare:test";
 import { sql } from "drizzle-orm";
 import { beforeEach, describe, expect, it } from "vitest";
+import { authenticate } from "../../src/services/api-keys";
+import {
+  buildSendRequest,
+  callProvider,
+  claimMessage,
+  recordOutcome,
+  startAttempt,
+} from "../../src/services/dispatch";
+import { loadRoutingContext } from "../../src/services/routing";
+import { acceptMessage } from "../../src/services/send";
 import {
   expectProblem,
   getMessage,
@@ -148,6 +158,44 @@ describe("Twilio status callbacks", () => {
     const after = await getMessage(tenant, message.id);
     expect(after.status).toBe("sent");
     expect(after.events.filter((e) => e.source === "provider")).toHaveLength(0);
+  });
+
+  it("a receipt that beats the send's own answer still ends delivered", async () => {
+    const from = uniqueSenderNumber();
+    const tenant = await liveTenantWith({ provider: "twilio", kind: "phone", value: from });
+    const id = await withServices(async (s) => {
+      const principal = await authenticate(s, tenant.key);
+      const accepted = await acceptMessage(
+        s,
+        principal,
+        { to: "+14155550205", body: "fast", type: "otp" },
+        null,
+        false,
+      );
+      if (accepted.kind !== "accepted") throw new Error("not accepted");
+      const claimed = await claimMessage(s, accepted.response.id);
+      if (!claimed) throw new Error("not claimed");
+      const ctx = await loadRoutingContext(s, claimed.tenant_id);
+      const provider = ctx.providers.twilio;
+      if (!provider) throw new Error("no twilio");
+      const attemptId = await startAttempt(s, claimed, "twilio");
+      const result = await callProvider(
+        provider,
+        buildSendRequest(s, claimed, provider, { kind: "phone", value: from }),
+      );
+      // Twilio's "delivered" callback lands before we record the send's answer.
+      for (const callback of await callbacks("twilio")) await deliver(callback);
+      await recordOutcome(s, claimed, "twilio", attemptId, result, { kind: "sent" });
+      return claimed.id;
+    });
+    const message = await getMessage(tenant, id);
+    expect(message.status).toBe("delivered");
+    expect(message.events.map((e) => [e.status, e.source, e.applied])).toEqual([
+      ["sending", "dispatch", true],
+      ["sent", "provider", true],
+      ["delivered", "provider", true],
+      ["sent", "dispatch", false],
+    ]);
   });
 
   it("keeps and flags a receipt for a message it does not know", async () => {
