@@ -5,7 +5,7 @@ import type { MessageType } from "../domain/providers";
 import { recordCall } from "../kv/circuit-breaker";
 import { newId } from "../lib/ids";
 import type { Provider, Sender, SendRequest, SendResult } from "../providers/types";
-import { loadRoutingContext, routeMessage } from "./routing";
+import { routeStored } from "./routing";
 import { sandboxProvider } from "./sandbox";
 import { applyStatus } from "./status";
 
@@ -271,15 +271,7 @@ async function chainFor(
   if (message.mode === "test") {
     return { steps: [{ provider: sandboxProvider(s), sender: null }], whyEmpty: "" };
   }
-  const ctx = await loadRoutingContext(s, message.tenant_id);
-  const decision = routeMessage(s, ctx, {
-    to: message.to_e164,
-    country: message.country,
-    type: message.type,
-    segments: message.segments,
-    from: message.from_sender,
-    pin: message.pinned_provider,
-  });
+  const { ctx, decision } = await routeStored(s, message);
   const steps = decision.chain.flatMap((step) => {
     const provider = ctx.providers[step.provider];
     if (!provider || message.tried.includes(step.provider)) return [];

@@ -129,6 +129,31 @@ export interface PreviewInput {
   provider?: ProviderName | undefined;
 }
 
+/** A stored message's columns that routing reads. */
+export interface StoredRoutable {
+  tenant_id: string;
+  to_e164: string;
+  country: string;
+  type: MessageType;
+  segments: number;
+  from_sender: string | null;
+  pinned_provider: string | null;
+}
+
+/** Routes a message already in the database, with its tenant's context loaded. */
+export async function routeStored(s: Services, m: StoredRoutable) {
+  const ctx = await loadRoutingContext(s, m.tenant_id);
+  const decision = routeMessage(s, ctx, {
+    to: m.to_e164,
+    country: m.country,
+    type: m.type,
+    segments: m.segments,
+    from: m.from_sender,
+    pin: m.pinned_provider,
+  });
+  return { ctx, decision };
+}
+
 /** The chain a live message would get now, with each step's reason and estimated cost. */
 export async function previewRoute(s: Services, tenantId: string, input: PreviewInput) {
   const phone = destinationOrThrow(s, input.to);

@@ -1,12 +1,11 @@
 import { type SQL, sql } from "drizzle-orm";
 import type { Services } from "../context";
 import { unmatchedReceipts } from "../db/schema";
-import type { MessageType } from "../domain/providers";
 import { isFinal, MESSAGE_STATUSES, type MessageStatus, statusRank } from "../domain/status";
 import { newId } from "../lib/ids";
 import type { Receipt } from "../providers/types";
 import { type EventType, emitEvent } from "./events";
-import { loadRoutingContext, routeMessage } from "./routing";
+import { routeStored, type StoredRoutable } from "./routing";
 
 /** The domain's ranks as SQL, so the database applies exactly the same rule. */
 const rankOf = (column: SQL): SQL =>
@@ -126,17 +125,10 @@ export async function receiveReceipt(
   return { outcome, ...(messageId ? { messageId } : {}) };
 }
 
-interface ResendCandidate extends Record<string, unknown> {
-  tenant_id: string;
+interface ResendCandidate extends StoredRoutable, Record<string, unknown> {
   mode: string;
-  type: MessageType;
   status: MessageStatus;
   resent: boolean;
-  to_e164: string;
-  country: string;
-  segments: number;
-  from_sender: string | null;
-  pinned_provider: string | null;
   tried: string[];
 }
 
@@ -160,14 +152,7 @@ async function resendInstead(s: Services, messageId: string, receipt: Receipt): 
   if (m?.mode !== "live" || m.resent || isFinal(m.status) || !types.includes(m.type)) {
     return false;
   }
-  const ctx = await loadRoutingContext(s, m.tenant_id);
-  const decision = routeMessage(s, ctx, {
-    to: m.to_e164,
-    country: m.country,
-    type: m.type,
-    segments: m.segments,
-    pin: m.pinned_provider,
-  });
+  const { decision } = await routeStored(s, m);
   if (!decision.chain.some((step) => !m.tried.includes(step.provider))) return false;
   const now = s.now();
   const reason = `resent after ${receipt.status} receipt${receipt.errorCode ? ` (${receipt.errorCode})` : ""}`;
