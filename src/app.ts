@@ -66,8 +66,10 @@ export function newApp() {
     }),
   );
   // A JSON API: refuse other media types up front rather than reading them as empty.
+  // A request without a body (e.g. POST …/cancel) has no media type to check.
   app.on(["POST", "PUT", "PATCH"], "/v1/*", async (c, next) => {
-    if (!/^application\/(.+\+)?json\b/i.test(c.req.header("content-type") ?? "")) {
+    const hasBody = c.req.raw.body !== null;
+    if (hasBody && !/^application\/(.+\+)?json\b/i.test(c.req.header("content-type") ?? "")) {
       throw new ApiError("unsupported_media_type", "Send the body as application/json");
     }
     await next();

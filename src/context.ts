@@ -23,7 +23,11 @@ export interface Scope {
   finished(): Promise<void>;
 }
 
-export function openScope(config: Config, logFields: Record<string, unknown>): Scope {
+export function openScope(
+  config: Config,
+  logFields: Record<string, unknown>,
+  now: () => Date = () => new Date(),
+): Scope {
   const io = newIoMeter();
   const log = createLogger(logFields);
   const handle = openDb(config.DATABASE_URL, config.NEON_WS_PROXY, io);
@@ -43,7 +47,7 @@ export function openScope(config: Config, logFields: Record<string, unknown>): S
     redis: openRedis(config.UPSTASH_REDIS_REST_URL, config.UPSTASH_REDIS_REST_TOKEN, io),
     log,
     io,
-    now: () => new Date(),
+    now,
     background,
   };
   const finished = async () => {

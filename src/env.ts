@@ -1,6 +1,7 @@
 import { type CountryCode, isSupportedCountry } from "libphonenumber-js/max";
 import { z } from "zod";
 import { providerPriceTableSchema } from "./domain/provider-prices";
+import { quietHoursPolicySchema } from "./domain/quiet-hours";
 import { routingPolicySchema } from "./domain/routing";
 
 /**
@@ -59,6 +60,8 @@ export const envSchema = z.object({
   PUBLIC_BASE_URL: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
   /** AES-256-GCM key (32 bytes, base64) for tenants' own provider credentials. */
   ENCRYPTION_KEY: optionalString,
+  /** JSON quiet-hours policy (see README "Compliance"); the shipped default otherwise. */
+  QUIET_HOURS_POLICY: jsonDocument.pipe(quietHoursPolicySchema.optional()),
   /** JSON routing policy (see README "Routing"); the shipped default otherwise. */
   ROUTING_POLICY: jsonDocument.pipe(routingPolicySchema.optional()),
   /** JSON override of the per-provider price table. */

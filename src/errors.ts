@@ -22,6 +22,7 @@ export const ERROR_CODES = {
   idempotency_key_reused: { status: 422, title: "Idempotency key reused" },
   idempotency_request_in_progress: { status: 409, title: "Idempotent request in progress" },
   sender_conflict: { status: 409, title: "Sender already registered" },
+  message_not_cancelable: { status: 409, title: "Message cannot be canceled" },
   no_provider_available: { status: 503, title: "No provider available" },
   encryption_unavailable: { status: 503, title: "Encryption key not configured" },
   internal_error: { status: 500, title: "Internal error" },

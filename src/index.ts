@@ -10,7 +10,13 @@ export default {
 
   /** Cron Trigger: the scheduler tick. Its claims are judged at the tick's scheduled time. */
   async scheduled(controller, env, ctx) {
-    const scope = openScope(loadConfig(env), { cron: controller.cron });
+    // The tick's clock: its scheduled time, or the real time once that has passed (a tick is
+    // never dispatched early; tests drive it with future times).
+    const scope = openScope(
+      loadConfig(env),
+      { cron: controller.cron },
+      () => new Date(Math.max(Date.now(), controller.scheduledTime)),
+    );
     try {
       await runSchedulerTick(scope.services, new Date(controller.scheduledTime));
     } finally {

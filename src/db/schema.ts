@@ -83,6 +83,10 @@ export const messages = pgTable(
     leaseUntil: ts("lease_until"),
     /** After this the message is worthless (e.g. an OTP): providers get it as validity / TTL. */
     deadlineAt: ts("deadline_at"),
+    /** When a scheduled message (quiet hours, `send_at`) may go out. */
+    scheduledFor: ts("scheduled_for"),
+    /** The recipient's time zone the request gave, instead of the number's. */
+    recipientTimeZone: text("recipient_time_zone"),
     /**
      * Set only by the gateway for the one STOP confirmation: the database refuses every
      * other message to an opted-out number (trigger in drizzle/0005).

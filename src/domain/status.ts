@@ -7,12 +7,15 @@
  */
 
 export const MESSAGE_STATUSES = [
+  "scheduled",
   "queued",
   "sending",
   "sent",
   "delivered",
   "undelivered",
   "failed",
+  "expired",
+  "canceled",
 ] as const;
 
 export type MessageStatus = (typeof MESSAGE_STATUSES)[number];
@@ -21,18 +24,24 @@ export const FINAL_STATUSES = [
   "delivered",
   "undelivered",
   "failed",
+  "expired",
+  "canceled",
 ] as const satisfies readonly MessageStatus[];
 
 export type FinalStatus = (typeof FINAL_STATUSES)[number];
 
+// A scheduled message (deferred by quiet hours or `send_at`) waits like a queued one.
 // All final statuses share one rank: none of them may replace another.
 const RANKS: Record<MessageStatus, number> = {
+  scheduled: 0,
   queued: 0,
   sending: 1,
   sent: 2,
   delivered: 3,
   undelivered: 3,
   failed: 3,
+  expired: 3,
+  canceled: 3,
 };
 
 /** Progress order of a status. The database layer mirrors this in SQL; keep both in sync. */

@@ -5,8 +5,18 @@ import { sha256Hex } from "../lib/crypto";
 import { requireScope } from "../services/api-keys";
 import { dispatchNow } from "../services/dispatch";
 import { getMessage, listMessages } from "../services/messages";
-import { acceptMessage, storeResponse } from "../services/send";
+import { acceptMessage, cancelMessage, storeResponse } from "../services/send";
 import { json, MessageStatusSchema, MessageTypeSchema, Money, problems } from "./schemas";
+
+/** Whether the runtime knows this IANA time zone. */
+function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 const SendMessageBody = z
   .object({
@@ -31,6 +41,21 @@ const SendMessageBody = z
       .optional()
       .openapi({
         description: "India DLT entity (PE) and template ids; sent to the AWS providers",
+      }),
+    send_at: z.iso
+      .datetime({ offset: true })
+      .optional()
+      .openapi({ description: "Do not send before this instant (at most 35 days ahead)" }),
+    valid_until: z.iso.datetime({ offset: true }).optional().openapi({
+      description: "Never send after this: a message that cannot go out before it ends `expired`",
+    }),
+    recipient_timezone: z
+      .string()
+      .max(64)
+      .refine(isTimeZone, "an IANA time zone such as America/New_York")
+      .optional()
+      .openapi({
+        description: "The recipient's time zone for quiet hours, instead of the number's",
       }),
     validity_seconds: z
       .number()
@@ -57,6 +82,10 @@ const AcceptedMessage = z
     encoding: z.enum(["GSM-7", "UCS-2"]),
     estimated_cost: Money,
     currency: z.string(),
+    scheduled_for: z
+      .string()
+      .nullable()
+      .openapi({ description: "When a `scheduled` message may go out (quiet hours, send_at)" }),
     created_at: z.string(),
   })
   .openapi("AcceptedMessage");
@@ -154,6 +183,18 @@ const getRoute = createRoute({
   responses: { 200: json(MessageDetail, "The message"), ...problems(401, 403, 404) },
 });
 
+const cancelRoute = createRoute({
+  method: "post",
+  path: "/v1/messages/{id}/cancel",
+  summary: "Cancel a queued or scheduled message",
+  security: [{ apiKey: [] }],
+  request: { params: z.object({ id: z.string().max(64) }) },
+  responses: {
+    200: json(MessageDetail, "The canceled message"),
+    ...problems(401, 403, 404, 409),
+  },
+});
+
 const listRoute = createRoute({
   method: "get",
   path: "/v1/messages",
@@ -198,6 +239,9 @@ export function messageRoutes(app: OpenAPIHono<AppEnv>) {
       {
         ...input,
         validitySeconds: input.validity_seconds,
+        sendAt: input.send_at ? new Date(input.send_at) : undefined,
+        validUntil: input.valid_until ? new Date(input.valid_until) : undefined,
+        recipientTimeZone: input.recipient_timezone,
         dlt: input.dlt && { entityId: input.dlt.entity_id, templateId: input.dlt.template_id },
       },
       idempotency,
@@ -208,6 +252,13 @@ export function messageRoutes(app: OpenAPIHono<AppEnv>) {
       return c.json(result.body as never, result.status as 201);
     }
     const id = result.response.id;
+    // Scheduled (quiet hours, send_at) or already expired: nothing to hand off now.
+    if (result.response.status !== "queued") {
+      if (wait && idempotency) {
+        await storeResponse(s, principal.tenantId, id, 202, result.response);
+      }
+      return c.json(result.response, 202);
+    }
     if (!wait) {
       s.background(() => dispatchNow(s, id));
       return c.json(result.response, 202);
@@ -229,6 +280,13 @@ export function messageRoutes(app: OpenAPIHono<AppEnv>) {
       c.req.valid("param").id,
     );
     return c.json(message, 200);
+  });
+
+  app.openapi(cancelRoute, async (c) => {
+    requireScope(c.var.principal, "messages:send");
+    const { id } = c.req.valid("param");
+    await cancelMessage(c.var.services, c.var.principal.tenantId, id);
+    return c.json(await getMessage(c.var.services, c.var.principal.tenantId, id), 200);
   });
 
   app.openapi(listRoute, async (c) => {

@@ -2,6 +2,7 @@ import { sql } from "drizzle-orm";
 import type { Services } from "../context";
 import { backoffMs, jittered, type NextStep, nextStep } from "../domain/dispatch-policy";
 import type { MessageType } from "../domain/providers";
+import { checkQuietHours, DEFAULT_QUIET_HOURS } from "../domain/quiet-hours";
 import { recordCall } from "../kv/circuit-breaker";
 import { newId } from "../lib/ids";
 import type { Provider, Sender, SendRequest, SendResult } from "../providers/types";
@@ -33,13 +34,14 @@ export type ClaimedMessage = {
   retry_round: number;
   pinned_provider: string | null;
   deadline_at: string | null;
+  recipient_time_zone: string | null;
   dlt: { entityId: string; templateId: string } | null;
   /** Providers already tried in this round: failover never calls one twice. */
   tried: string[];
 };
 
 const claimedColumns = sql`id, tenant_id, mode, to_e164, country, from_sender, body, type, segments,
-  status, attempt_count, retry_round, pinned_provider, deadline_at, dlt,
+  status, attempt_count, retry_round, pinned_provider, deadline_at, recipient_time_zone, dlt,
   array(select a.provider from message_attempts a
         where a.message_id = messages.id and a.started_at >= messages.round_started_at) as tried`;
 
@@ -157,7 +159,7 @@ export async function startAttempt(
     update messages set attempt_count = attempt_count + 1, provider = ${providerName},
       updated_at = ${now}
     where id = ${message.id}`);
-  if (message.status === "queued") {
+  if (message.status === "queued" || message.status === "scheduled") {
     await applyStatus(s, {
       messageId: message.id,
       status: "sending",
@@ -298,6 +300,7 @@ export async function dispatchClaimed(
   message: ClaimedMessage,
   budgetEndsAt: number,
 ): Promise<void> {
+  if (await notNow(s, message)) return;
   const { steps, whyEmpty } = await chainFor(s, message);
   if (steps.length === 0 && message.tried.length > 0) {
     // Every provider of the route was tried this round (in earlier invocations).
@@ -342,6 +345,41 @@ export async function dispatchClaimed(
     await recordOutcome(s, message, provider.name, attemptId, result, step);
     if (step.kind !== "failover") return;
   }
+}
+
+/**
+ * Checks, right before sending, what may have changed since acceptance: a
+ * deadline that passed (the message expires: never sent late) and quiet hours
+ * in the recipient's time zones (the message waits for its window).
+ */
+async function notNow(s: Services, message: ClaimedMessage): Promise<boolean> {
+  const now = s.now();
+  if (message.deadline_at && now >= new Date(message.deadline_at)) {
+    await applyStatus(s, {
+      messageId: message.id,
+      status: "expired",
+      source: "dispatch",
+      reason: "valid_until passed before it could be sent",
+      occurredAt: now,
+    });
+    return true;
+  }
+  const window = checkQuietHours({
+    type: message.type,
+    e164: message.to_e164,
+    country: message.country,
+    now,
+    policy: s.config.QUIET_HOURS_POLICY ?? DEFAULT_QUIET_HOURS,
+    ...(message.recipient_time_zone ? { recipientTimeZone: message.recipient_time_zone } : {}),
+  });
+  if (window.allowed) return false;
+  // Queued and scheduled are both waiting states (same rank): this is not a step back.
+  await s.db.execute(sql`
+    update messages set status = case when status = 'queued' then 'scheduled' else status end,
+      scheduled_for = ${window.nextAllowedAt}, next_attempt_at = ${window.nextAllowedAt},
+      dispatch_state = 'pending', lease_until = null, updated_at = ${now}
+    where id = ${message.id}`);
+  return true;
 }
 
 async function startNextRound(s: Services, message: ClaimedMessage): Promise<void> {

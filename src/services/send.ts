@@ -4,12 +4,15 @@ import { messages } from "../db/schema";
 import { analyzeBody } from "../domain/encoding";
 import { formatMoney } from "../domain/pricing";
 import type { MessageType, ProviderName } from "../domain/providers";
+import { DEFAULT_QUIET_HOURS } from "../domain/quiet-hours";
+import { planSend, type SendPlan } from "../domain/send-plan";
 import { ApiError } from "../errors";
 import { newId } from "../lib/ids";
 import type { Principal } from "./api-keys";
 import { destinationOrThrow } from "./phone";
 import { deploymentProviderNames } from "./provider-registry";
 import { estimateMessageCost } from "./routing";
+import { applyStatus } from "./status";
 
 export interface SendInput {
   to: string;
@@ -21,6 +24,12 @@ export interface SendInput {
   provider?: ProviderName | undefined;
   /** After this many seconds the message is worthless; providers drop it (validity / TTL). */
   validitySeconds?: number | undefined;
+  /** Do not send before this (up to 35 days ahead). */
+  sendAt?: Date | undefined;
+  /** Never send after this: a message that cannot go out before it ends `expired`. */
+  validUntil?: Date | undefined;
+  /** The recipient's IANA time zone, instead of the zones of their number (quiet hours). */
+  recipientTimeZone?: string | undefined;
   /** India DLT registration, passed to the providers that take it. */
   dlt?: { entityId: string; templateId: string } | undefined;
 }
@@ -33,7 +42,9 @@ export interface Idempotency {
 
 export interface AcceptedMessage {
   id: string;
-  status: "queued";
+  status: SendPlan["status"];
+  /** When a scheduled message may go out (quiet hours, `send_at`). */
+  scheduled_for: string | null;
   to: string;
   type: MessageType;
   segments: number;
@@ -52,6 +63,8 @@ export type AcceptResult =
  * follows the response (waitUntil); past it, the scheduler takes over.
  */
 export const INLINE_DISPATCH_GRACE_MS = 60_000;
+/** How far ahead `send_at` may be (providers' own scheduling stops at 35 days too). */
+const MAX_SCHEDULE_AHEAD_MS = 35 * 86_400_000;
 /** An idempotent request still without a response after this long died in flight. */
 const IN_FLIGHT_TIMEOUT_MS = 60_000;
 
@@ -74,11 +87,28 @@ export async function acceptMessage(
   if (input.from) await requireOwnSender(s, principal.tenantId, input.from);
   if (principal.mode === "live") await requireSomeProvider(s, principal.tenantId);
   const now = s.now();
+  if (input.sendAt && input.sendAt.getTime() - now.getTime() > MAX_SCHEDULE_AHEAD_MS) {
+    throw new ApiError("validation_failed", "send_at may be at most 35 days ahead", [
+      { path: "send_at", message: "more than 35 days ahead" },
+    ]);
+  }
   const analysis = analyzeBody(input.body);
   const cost = estimateMessageCost(s, phone.country, input.type, analysis.segments);
+  const plan = planSend({
+    type: input.type,
+    e164: phone.e164,
+    country: phone.country,
+    now,
+    policy: s.config.QUIET_HOURS_POLICY ?? DEFAULT_QUIET_HOURS,
+    sendAt: input.sendAt,
+    validUntil: input.validUntil,
+    validitySeconds: input.validitySeconds,
+    recipientTimeZone: input.recipientTimeZone,
+  });
   const response: AcceptedMessage = {
     id: newId("msg", now.getTime()),
-    status: "queued",
+    status: plan.status,
+    scheduled_for: plan.scheduledFor?.toISOString() ?? null,
     to: phone.e164,
     type: input.type,
     segments: analysis.segments,
@@ -102,15 +132,18 @@ export async function acceptMessage(
     estimatedCostMicros: cost.micros,
     currency: cost.currency,
     metadata: input.metadata ?? null,
-    status: "queued",
-    dispatchState: "pending" as const,
-    nextAttemptAt: new Date(now.getTime() + INLINE_DISPATCH_GRACE_MS),
+    status: plan.status,
+    statusReason: plan.status === "expired" ? plan.reason : null,
+    // An expired message is final at once: it never reaches a provider.
+    dispatchState: plan.status === "expired" ? ("done" as const) : ("pending" as const),
+    completedAt: plan.status === "expired" ? now : null,
+    scheduledFor: plan.scheduledFor,
+    recipientTimeZone: input.recipientTimeZone ?? null,
+    nextAttemptAt: plan.scheduledFor ?? new Date(now.getTime() + INLINE_DISPATCH_GRACE_MS),
     roundStartedAt: now,
     pinnedProvider: principal.mode === "live" ? (input.provider ?? null) : null,
     dlt: input.dlt ?? null,
-    deadlineAt: input.validitySeconds
-      ? new Date(now.getTime() + input.validitySeconds * 1000)
-      : null,
+    deadlineAt: plan.deadline,
     idempotencyKey: idempotency?.key ?? null,
     requestHash: idempotency?.requestHash ?? null,
     responseStatus: idempotency && !respondLater ? 202 : null,
@@ -209,4 +242,35 @@ export async function storeResponse(
     .update(messages)
     .set({ responseStatus: status, responseBody: body })
     .where(and(eq(messages.id, messageId), eq(messages.tenantId, tenantId)));
+}
+
+/**
+ * Cancels a message that has not been handed to a provider: queued or
+ * scheduled, and not claimed by a dispatch at this moment.
+ */
+export async function cancelMessage(s: Services, tenantId: string, id: string): Promise<void> {
+  const result = await s.db.execute<{ id: string; cancelable: boolean }>(sql`
+    with cancel as (
+      update messages set dispatch_state = 'done', lease_until = null, updated_at = ${s.now()}
+      where id = ${id} and tenant_id = ${tenantId} and status in ('queued', 'scheduled')
+        and dispatch_state = 'pending'
+      returning id
+    )
+    select m.id, exists (select 1 from cancel) as cancelable
+    from messages m where m.id = ${id} and m.tenant_id = ${tenantId}`);
+  const row = result.rows[0];
+  if (!row) throw new ApiError("not_found", `No message ${id}`);
+  if (!row.cancelable) {
+    throw new ApiError(
+      "message_not_cancelable",
+      "Only queued or scheduled messages can be canceled",
+    );
+  }
+  await applyStatus(s, {
+    messageId: id,
+    status: "canceled",
+    source: "api",
+    reason: "canceled by the API",
+    occurredAt: s.now(),
+  });
 }
