@@ -11,8 +11,10 @@ import { createLogger } from "./lib/log";
 import { apiKeyAuth } from "./middleware/auth";
 import { withServices } from "./middleware/services";
 import { adminRoutes } from "./routes/admin";
+import { complianceRoutes } from "./routes/compliance";
 import { healthRoutes } from "./routes/health";
 import { messageRoutes } from "./routes/messages";
+import { optOutRoutes } from "./routes/opt-outs";
 import { providerWebhookRoutes } from "./routes/provider-webhooks";
 import { settingsRoutes } from "./routes/settings";
 import { webhookRoutes } from "./routes/webhooks";
@@ -35,6 +37,9 @@ function toApiError(error: unknown): ApiError {
   }
   if (error instanceof HTTPException && error.status === 400) {
     return new ApiError("malformed_request", "The request body is not valid JSON");
+  }
+  if (error instanceof HTTPException && error.status === 415) {
+    return new ApiError("unsupported_media_type", "Send the body as application/json");
   }
   return new ApiError("internal_error", "Something went wrong on our side");
 }
@@ -69,7 +74,10 @@ export function newApp() {
   // A request without a body (e.g. POST …/cancel) has no media type to check.
   app.on(["POST", "PUT", "PATCH"], "/v1/*", async (c, next) => {
     const hasBody = c.req.raw.body !== null;
-    if (hasBody && !/^application\/(.+\+)?json\b/i.test(c.req.header("content-type") ?? "")) {
+    const contentType = c.req.header("content-type") ?? "";
+    // Compliance: the opt-out list import takes text/csv (its route checks the type itself).
+    const csvImport = c.req.path === "/v1/opt-outs/import" && /^text\/csv\b/i.test(contentType);
+    if (hasBody && !csvImport && !/^application\/(.+\+)?json\b/i.test(contentType)) {
       throw new ApiError("unsupported_media_type", "Send the body as application/json");
     }
     await next();
@@ -85,6 +93,10 @@ export function newApp() {
   messageRoutes(app);
   settingsRoutes(app);
   webhookRoutes(app);
+  // Compliance: consents, opt-outs, and the admin compliance settings (after adminRoutes,
+  // whose middleware guards /v1/admin/*).
+  complianceRoutes(app);
+  optOutRoutes(app);
   providerWebhookRoutes(app);
   healthRoutes(app);
 
@@ -121,7 +133,11 @@ export function newApp() {
     if (apiError.code === "internal_error") {
       const log = c.var.services?.log ?? createLogger({ request_id: c.var.requestId });
       log.error(error instanceof ConfigError ? "configuration error" : "unhandled error", {
-        error: error instanceof Error ? (error.stack ?? error.message) : String(error),
+        // A failed query's message lists its parameters (numbers, message bodies): never log them.
+        error: (error instanceof Error ? (error.stack ?? error.message) : String(error)).replace(
+          /\nparams: [^\n]*/g,
+          "\nparams: [redacted]",
+        ),
       });
     }
     return c.json(toProblem(apiError, c.var.requestId), apiError.status, {

@@ -13,6 +13,7 @@ export const ERROR_CODES = {
   sender_not_allowed: { status: 422, title: "Sender not allowed" },
   webhook_url_not_allowed: { status: 422, title: "Webhook URL not allowed" },
   recipient_opted_out: { status: 422, title: "Recipient opted out" },
+  consent_required: { status: 422, title: "Consent required" },
   unauthorized: { status: 401, title: "Unauthorized" },
   api_key_expired: { status: 401, title: "API key expired" },
   api_key_revoked: { status: 401, title: "API key revoked" },

@@ -23,6 +23,12 @@ export const tenants = pgTable("tenants", {
   helpText: text("help_text"),
   /** Confirmation sent after STOP when the provider does not answer keywords itself. */
   stopConfirmationText: text("stop_confirmation_text"),
+  // --- compliance: consent and opt-out ---
+  /** Promotional messages need marketing consent on record (POST /v1/consents). */
+  requireMarketingConsent: boolean("require_marketing_consent").notNull().default(true),
+  /** Appended to every promotional message; a default applies when null. */
+  optOutFooter: text("opt_out_footer"),
+  // --- end compliance ---
   createdAt: ts("created_at").notNull(),
 });
 
@@ -265,7 +271,7 @@ export const inboundMessages = pgTable(
   ],
 );
 
-/** People who asked not to be texted by a tenant (STOP, or the API). */
+/** People who asked not to be contacted by a tenant (STOP, the API, a provider's opt-out list). */
 export const optOuts = pgTable(
   "opt_outs",
   {
@@ -273,11 +279,44 @@ export const optOuts = pgTable(
       .notNull()
       .references(() => tenants.id),
     phone: text("phone_e164").notNull(),
-    /** Where it came from: sms (a STOP reply), api, provider (an opted-out error). */
+    /** Where it came from: sms (a STOP reply), api, provider (an opted-out error), import, … */
     source: text("source").notNull(),
+    /**
+     * The channels it covers (sms, email, voice, web, other): all unless narrowed. The SMS
+     * guard (trigger, drizzle/0008) refuses a message only when `sms` is among them.
+     */
+    channels: text("channels")
+      .array()
+      .notNull()
+      .default(sql`'{sms,email,voice,web,other}'::text[]`),
+    reason: text("reason"),
     createdAt: ts("created_at").notNull(),
   },
   (t) => [primaryKey({ columns: [t.tenantId, t.phone] })],
+);
+
+/**
+ * Consent evidence, append-only: a withdrawal is a new row with `withdrawn` set, and the
+ * latest row (by `given_at`) for a number and purpose is what holds.
+ */
+export const consents = pgTable(
+  "consents",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id")
+      .notNull()
+      .references(() => tenants.id),
+    phone: text("phone_e164").notNull(),
+    purpose: text("purpose", { enum: ["marketing", "transactional"] }).notNull(),
+    method: text("method", { enum: ["web", "sms", "voice", "paper", "other"] }).notNull(),
+    withdrawn: boolean("withdrawn").notNull().default(false),
+    givenAt: ts("given_at").notNull(),
+    ip: text("ip"),
+    userAgent: text("user_agent"),
+    evidence: text("evidence"),
+    createdAt: ts("created_at").notNull(),
+  },
+  (t) => [index("consents_lookup_idx").on(t.tenantId, t.phone, t.purpose, t.givenAt)],
 );
 
 /** A tenant's endpoints for signed event webhooks. */

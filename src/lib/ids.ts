@@ -5,7 +5,7 @@
  */
 const CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz";
 
-export type IdPrefix = "msg" | "ten" | "key" | "att" | "evt" | "snd" | "inb" | "whk";
+export type IdPrefix = "msg" | "ten" | "key" | "att" | "evt" | "snd" | "inb" | "whk" | "cns";
 
 export function newId(prefix: IdPrefix, nowMs: number): string {
   let time = "";

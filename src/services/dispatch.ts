@@ -6,6 +6,7 @@ import { checkQuietHours, DEFAULT_QUIET_HOURS } from "../domain/quiet-hours";
 import { recordCall } from "../kv/circuit-breaker";
 import { newId } from "../lib/ids";
 import type { Provider, Sender, SendRequest, SendResult } from "../providers/types";
+import { recordProviderOptOut } from "./opt-outs";
 import { routeStored } from "./routing";
 import { sandboxProvider } from "./sandbox";
 import { applyStatus } from "./status";
@@ -241,6 +242,8 @@ export async function recordOutcome(
       provider_message_id = coalesce(${accepted?.providerMessageId ?? null}, provider_message_id),
       updated_at = ${now}
     where id = ${message.id}`);
+  // The provider says the person opted out: so does the gateway from now on.
+  await recordProviderOptOut(s, message.tenant_id, message.to_e164, providerName, result);
   if (step.kind === "sent" || step.kind === "failed") {
     await applyStatus(s, {
       messageId: message.id,

@@ -7,6 +7,7 @@ import { normalizePhone } from "../domain/phone";
 import { newId } from "../lib/ids";
 import { dispatchNow } from "./dispatch";
 import { emitEvent } from "./events";
+import { recordOptIn, recordOptOut } from "./opt-outs";
 import { estimateMessageCost } from "./routing";
 
 export interface InboundSms {
@@ -128,43 +129,6 @@ async function applyKeyword(
       );
       return;
   }
-}
-
-/** Records an opt-out; returns whether it is new. */
-export async function recordOptOut(
-  s: Services,
-  tenantId: string,
-  phone: string,
-  source: "sms" | "api" | "provider",
-): Promise<boolean> {
-  const now = s.now();
-  const result = await s.db.execute(sql`
-    insert into opt_outs (tenant_id, phone_e164, source, created_at)
-    values (${tenantId}, ${phone}, ${source}, ${now})
-    on conflict do nothing`);
-  const created = (result.rowCount ?? 0) > 0;
-  if (created) {
-    await emitEvent(s, tenantId, "optout.created", {
-      phone,
-      source,
-      created_at: now.toISOString(),
-    });
-  }
-  return created;
-}
-
-export async function recordOptIn(s: Services, tenantId: string, phone: string): Promise<boolean> {
-  const result = await s.db.execute(
-    sql`delete from opt_outs where tenant_id = ${tenantId} and phone_e164 = ${phone}`,
-  );
-  const removed = (result.rowCount ?? 0) > 0;
-  if (removed) {
-    await emitEvent(s, tenantId, "optin.created", {
-      phone,
-      created_at: s.now().toISOString(),
-    });
-  }
-  return removed;
 }
 
 /** A message the gateway itself sends back from the sender that was written to. */

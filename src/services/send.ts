@@ -9,6 +9,7 @@ import { planSend, type SendPlan } from "../domain/send-plan";
 import { ApiError } from "../errors";
 import { newId } from "../lib/ids";
 import type { Principal } from "./api-keys";
+import { promotionalBody } from "./consents";
 import { destinationOrThrow } from "./phone";
 import { deploymentProviderNames } from "./provider-registry";
 import { estimateMessageCost } from "./routing";
@@ -84,6 +85,12 @@ export async function acceptMessage(
   respondLater: boolean,
 ): Promise<AcceptResult> {
   const phone = destinationOrThrow(s, input.to);
+  // Compliance: promotional messages need marketing consent and end with the opt-out footer,
+  // counted in the segments and the price (one query, for promotional messages only).
+  const body =
+    input.type === "promotional"
+      ? await promotionalBody(s, principal.tenantId, phone.e164, input.body)
+      : input.body;
   if (input.from) await requireOwnSender(s, principal.tenantId, input.from);
   if (principal.mode === "live") await requireSomeProvider(s, principal.tenantId);
   const now = s.now();
@@ -92,7 +99,7 @@ export async function acceptMessage(
       { path: "send_at", message: "more than 35 days ahead" },
     ]);
   }
-  const analysis = analyzeBody(input.body);
+  const analysis = analyzeBody(body);
   const cost = estimateMessageCost(s, phone.country, input.type, analysis.segments);
   const plan = planSend({
     type: input.type,
@@ -125,7 +132,7 @@ export async function acceptMessage(
     to: phone.e164,
     country: phone.country,
     from: input.from ?? null,
-    body: input.body,
+    body,
     type: input.type,
     encoding: analysis.encoding,
     segments: analysis.segments,

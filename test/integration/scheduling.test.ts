@@ -46,6 +46,9 @@ interface Accepted {
 }
 
 async function sendPromo(tenant: TestTenant, extra: Record<string, unknown> = {}) {
+  // Promotional messages need marketing consent on record (compliance.test.ts).
+  const consent = { purpose: "marketing", method: "web", evidence: "test signup form" };
+  await postJson("/v1/consents", { phone: extra.to ?? "+14155550100", ...consent }, tenant.auth);
   const response = await postJson(
     "/v1/messages",
     {

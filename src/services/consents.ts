@@ -1,0 +1,158 @@
+import { sql } from "drizzle-orm";
+import type { Services } from "../context";
+import {
+  type ConsentMethod,
+  type ConsentPurpose,
+  DEFAULT_OPT_OUT_FOOTER,
+  withOptOutFooter,
+} from "../domain/compliance";
+import { ApiError } from "../errors";
+import { newId } from "../lib/ids";
+import { consentGivenAt, subjectPhoneOrThrow } from "./opt-outs";
+
+/**
+ * Consent evidence (append-only: a withdrawal is a new row) and the rules it feeds:
+ * promotional messages need marketing consent on record, when the tenant requires it (the
+ * default), and carry the tenant's opt-out footer.
+ */
+
+export interface ConsentInput {
+  phone: string;
+  purpose: ConsentPurpose;
+  method: ConsentMethod;
+  evidence: string;
+  withdrawn?: boolean | undefined;
+  givenAt?: Date | undefined;
+  ip?: string | undefined;
+  userAgent?: string | undefined;
+}
+
+interface ConsentRow extends Record<string, unknown> {
+  id: string;
+  phone_e164: string;
+  purpose: ConsentPurpose;
+  method: ConsentMethod;
+  withdrawn: boolean;
+  given_at: Date | string;
+  ip: string | null;
+  user_agent: string | null;
+  evidence: string | null;
+  created_at: Date | string;
+}
+
+const view = (row: ConsentRow) => ({
+  id: row.id,
+  phone: row.phone_e164,
+  purpose: row.purpose,
+  method: row.method,
+  withdrawn: row.withdrawn,
+  given_at: new Date(row.given_at).toISOString(),
+  ip: row.ip,
+  user_agent: row.user_agent,
+  evidence: row.evidence,
+  created_at: new Date(row.created_at).toISOString(),
+});
+
+const consentColumns = sql`id, phone_e164, purpose, method, withdrawn, given_at, ip, user_agent,
+  evidence, created_at`;
+
+export async function recordConsent(s: Services, tenantId: string, input: ConsentInput) {
+  const phone = subjectPhoneOrThrow(s, input.phone);
+  const now = s.now();
+  const givenAt = consentGivenAt(s, input.givenAt);
+  const result = await s.db.execute<ConsentRow>(sql`
+    insert into consents (id, tenant_id, phone_e164, purpose, method, withdrawn, given_at, ip,
+      user_agent, evidence, created_at)
+    values (${newId("cns", now.getTime())}, ${tenantId}, ${phone}, ${input.purpose},
+      ${input.method}, ${input.withdrawn ?? false}, ${givenAt}, ${input.ip ?? null},
+      ${input.userAgent ?? null}, ${input.evidence}, ${now})
+    returning ${consentColumns}`);
+  const row = result.rows[0];
+  if (!row) throw new Error("consent insert returned no row");
+  return view(row);
+}
+
+/**
+ * A number's consent evidence, latest first (by when it was given), with where each purpose
+ * stands: the latest row of a purpose holds, so a withdrawal wins over older consent.
+ */
+export async function listConsents(s: Services, tenantId: string, phoneInput: string) {
+  const phone = subjectPhoneOrThrow(s, phoneInput);
+  const result = await s.db.execute<ConsentRow>(sql`
+    select ${consentColumns} from consents
+    where tenant_id = ${tenantId} and phone_e164 = ${phone}
+    order by given_at desc, id desc`);
+  const data = result.rows.map(view);
+  const holds = (purpose: ConsentPurpose) =>
+    data.find((c) => c.purpose === purpose)?.withdrawn === false;
+  return { phone, marketing: holds("marketing"), transactional: holds("transactional"), data };
+}
+
+/**
+ * The stored body of a promotional message: the tenant's opt-out footer appended, after
+ * checking marketing consent when the tenant requires it. ONE query (tenant settings and the
+ * latest marketing consent together), made only for promotional messages.
+ */
+export async function promotionalBody(
+  s: Services,
+  tenantId: string,
+  phone: string,
+  body: string,
+): Promise<string> {
+  const result = await s.db.execute<{
+    require_marketing_consent: boolean;
+    opt_out_footer: string | null;
+    consented: boolean | null;
+  }>(sql`
+    select t.require_marketing_consent, t.opt_out_footer, (
+      select not c.withdrawn from consents c
+      where c.tenant_id = t.id and c.phone_e164 = ${phone} and c.purpose = 'marketing'
+      order by c.given_at desc, c.id desc limit 1) as consented
+    from tenants t where t.id = ${tenantId}`);
+  const tenant = result.rows[0];
+  if (!tenant) throw new ApiError("not_found", `No tenant ${tenantId}`);
+  if (tenant.require_marketing_consent && tenant.consented !== true) {
+    throw new ApiError(
+      "consent_required",
+      `Promotional messages need marketing consent on record for ${phone} (POST /v1/consents)`,
+    );
+  }
+  return withOptOutFooter(body, tenant.opt_out_footer ?? DEFAULT_OPT_OUT_FOOTER);
+}
+
+export interface ComplianceSettings {
+  require_marketing_consent: boolean;
+  opt_out_footer: string;
+}
+
+/** Admin: a tenant's consent requirement and footer (null restores the default footer). */
+export async function setTenantCompliance(
+  s: Services,
+  tenantId: string,
+  input: {
+    requireMarketingConsent?: boolean | undefined;
+    optOutFooter?: string | null | undefined;
+  },
+): Promise<ComplianceSettings> {
+  const sets = [
+    input.requireMarketingConsent === undefined
+      ? null
+      : sql`require_marketing_consent = ${input.requireMarketingConsent}`,
+    input.optOutFooter === undefined ? null : sql`opt_out_footer = ${input.optOutFooter}`,
+  ].filter((set) => set !== null);
+  const result = await s.db.execute<{
+    require_marketing_consent: boolean;
+    opt_out_footer: string | null;
+  }>(
+    sets.length > 0
+      ? sql`update tenants set ${sql.join(sets, sql`, `)} where id = ${tenantId}
+          returning require_marketing_consent, opt_out_footer`
+      : sql`select require_marketing_consent, opt_out_footer from tenants where id = ${tenantId}`,
+  );
+  const row = result.rows[0];
+  if (!row) throw new ApiError("not_found", `No tenant ${tenantId}`);
+  return {
+    require_marketing_consent: row.require_marketing_consent,
+    opt_out_footer: row.opt_out_footer ?? DEFAULT_OPT_OUT_FOOTER,
+  };
+}
