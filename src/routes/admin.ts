@@ -4,7 +4,7 @@ import { routingPolicySchema } from "../domain/routing";
 import { adminAuth } from "../middleware/auth";
 import { addKey, createTenant, listKeys, revokeKey, SCOPES } from "../services/api-keys";
 import { setTenantRoutingPolicy } from "../services/routing";
-import { json, problems } from "./schemas";
+import { json, jsonBody, problems } from "./schemas";
 
 const KeySpecBody = z
   .object({
@@ -39,16 +39,9 @@ const createTenantRoute = createRoute({
   summary: "Create a tenant and its first API key",
   security: [{ adminToken: [] }],
   request: {
-    body: {
-      required: true,
-      content: {
-        "application/json": {
-          schema: z
-            .object({ name: z.string().min(1).max(200), api_key: KeySpecBody.optional() })
-            .strict(),
-        },
-      },
-    },
+    body: jsonBody(
+      z.object({ name: z.string().min(1).max(200), api_key: KeySpecBody.optional() }).strict(),
+    ),
   },
   responses: {
     201: json(
@@ -66,7 +59,7 @@ const addKeyRoute = createRoute({
   security: [{ adminToken: [] }],
   request: {
     params: TenantIdParam,
-    body: { required: true, content: { "application/json": { schema: KeySpecBody } } },
+    body: jsonBody(KeySpecBody),
   },
   responses: { 201: json(IssuedKey, "The new key (shown once)"), ...problems(400, 401, 404, 422) },
 });
@@ -99,14 +92,7 @@ const routingPolicyRoute = createRoute({
   security: [{ adminToken: [] }],
   request: {
     params: TenantIdParam,
-    body: {
-      required: true,
-      content: {
-        "application/json": {
-          schema: z.object({ policy: routingPolicySchema.nullable() }).strict(),
-        },
-      },
-    },
+    body: jsonBody(z.object({ policy: routingPolicySchema.nullable() }).strict()),
   },
   responses: { 204: { description: "Stored" }, ...problems(400, 401, 404, 415, 422) },
 });

@@ -4,7 +4,7 @@ import { CONSENT_METHODS, CONSENT_PURPOSES, DEFAULT_OPT_OUT_FOOTER } from "../do
 import { requireScope } from "../services/api-keys";
 import { listConsents, recordConsent, setTenantCompliance } from "../services/consents";
 import type { ConsentEvidence } from "../services/opt-outs";
-import { json, problems } from "./schemas";
+import { json, jsonBody, problems } from "./schemas";
 
 /** Consent evidence as the API takes it (POST /v1/consents, DELETE /v1/opt-outs/{phone}). */
 export const ConsentEvidenceBody = z
@@ -63,17 +63,12 @@ const recordConsentRoute = createRoute({
     "messages need marketing consent that holds (unless the tenant's setting is off).",
   security: [{ apiKey: [] }],
   request: {
-    body: {
-      required: true,
-      content: {
-        "application/json": {
-          schema: ConsentEvidenceBody.extend({
-            phone: z.string().min(1).max(32),
-            withdrawn: z.boolean().default(false),
-          }),
-        },
-      },
-    },
+    body: jsonBody(
+      ConsentEvidenceBody.extend({
+        phone: z.string().min(1).max(32),
+        withdrawn: z.boolean().default(false),
+      }),
+    ),
   },
   responses: { 201: json(Consent, "Recorded"), ...problems(400, 401, 403, 415, 422) },
 });
@@ -117,19 +112,14 @@ const complianceSettingsRoute = createRoute({
   security: [{ adminToken: [] }],
   request: {
     params: z.object({ id: z.string().regex(/^ten_[0-9a-z]{26}$/i) }),
-    body: {
-      required: true,
-      content: {
-        "application/json": {
-          schema: z
-            .object({
-              require_marketing_consent: z.boolean().optional(),
-              opt_out_footer: z.string().trim().min(1).max(120).nullable().optional(),
-            })
-            .strict(),
-        },
-      },
-    },
+    body: jsonBody(
+      z
+        .object({
+          require_marketing_consent: z.boolean().optional(),
+          opt_out_footer: z.string().trim().min(1).max(120).nullable().optional(),
+        })
+        .strict(),
+    ),
   },
   responses: {
     200: json(ComplianceSettings, "The settings now"),

@@ -6,7 +6,7 @@ import { requireScope } from "../services/api-keys";
 import { dispatchNow } from "../services/dispatch";
 import { getMessage, listMessages } from "../services/messages";
 import { acceptMessage, cancelMessage, storeResponse } from "../services/send";
-import { json, MessageStatusSchema, MessageTypeSchema, Money, problems } from "./schemas";
+import { json, jsonBody, MessageStatusSchema, MessageTypeSchema, Money, problems } from "./schemas";
 
 /** Whether the runtime knows this IANA time zone. */
 function isTimeZone(zone: string): boolean {
@@ -165,7 +165,7 @@ const sendRoute = createRoute({
         .optional(),
       prefer: z.string().optional(),
     }),
-    body: { required: true, content: { "application/json": { schema: SendMessageBody } } },
+    body: jsonBody(SendMessageBody),
   },
   responses: {
     201: json(MessageSummary, "Handed to a provider (with `Prefer: wait`)"),

@@ -12,7 +12,7 @@ import {
   removeOptOutWithConsent,
 } from "../services/opt-outs";
 import { ConsentEvidenceBody, consentEvidence } from "./compliance";
-import { json, problems } from "./schemas";
+import { json, jsonBody, problems } from "./schemas";
 
 const ChannelSchema = z.enum(OPT_OUT_CHANNELS);
 const PhoneParam = z.object({
@@ -45,29 +45,24 @@ const createOptOutRoute = createRoute({
     "the channels, never narrow them. 201 when new, 200 when the number was already opted out.",
   security: [{ apiKey: [] }],
   request: {
-    body: {
-      required: true,
-      content: {
-        "application/json": {
-          schema: z
-            .object({
-              phone: z.string().min(1).max(32),
-              channels: z
-                .array(ChannelSchema)
-                .max(OPT_OUT_CHANNELS.length)
-                .optional()
-                .openapi({ description: "Default: all channels" }),
-              source: z
-                .string()
-                .regex(/^[a-z0-9_.:-]{1,64}$/i)
-                .optional()
-                .openapi({ description: "Where the person opted out (default `api`)" }),
-              reason: z.string().max(500).optional(),
-            })
-            .strict(),
-        },
-      },
-    },
+    body: jsonBody(
+      z
+        .object({
+          phone: z.string().min(1).max(32),
+          channels: z
+            .array(ChannelSchema)
+            .max(OPT_OUT_CHANNELS.length)
+            .optional()
+            .openapi({ description: "Default: all channels" }),
+          source: z
+            .string()
+            .regex(/^[a-z0-9_.:-]{1,64}$/i)
+            .optional()
+            .openapi({ description: "Where the person opted out (default `api`)" }),
+          reason: z.string().max(500).optional(),
+        })
+        .strict(),
+    ),
   },
   responses: {
     200: json(OptOut, "Already opted out (channels widened if asked)"),

@@ -41,6 +41,12 @@ export const json = <T extends z.ZodType>(schema: T, description: string) => ({
   content: { "application/json": { schema } },
 });
 
+/** A required JSON request body, for the OpenAPI route definitions. */
+export const jsonBody = <T extends z.ZodType>(schema: T) => ({
+  required: true,
+  content: { "application/json": { schema } },
+});
+
 export const MessageStatusSchema = z.enum(MESSAGE_STATUSES);
 export const MessageTypeSchema = z.enum(["transactional", "promotional", "otp"]);
 export const Money = z

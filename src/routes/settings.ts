@@ -10,7 +10,7 @@ import {
 import { providerCredentialSchemas } from "../services/provider-registry";
 import { previewRoute } from "../services/routing";
 import { listSenders, registerSender, removeSender } from "../services/senders";
-import { json, MessageTypeSchema, Money, problems } from "./schemas";
+import { json, jsonBody, MessageTypeSchema, Money, problems } from "./schemas";
 
 const ProviderSchema = z.enum(PROVIDER_NAMES);
 const SenderKindSchema = z.enum(["phone", "short_code", "alphanumeric", "messaging_service"]);
@@ -33,34 +33,29 @@ const registerSenderRoute = createRoute({
   summary: "Register a sender (number, short code, alphanumeric ID or messaging service)",
   security: [{ apiKey: [] }],
   request: {
-    body: {
-      required: true,
-      content: {
-        "application/json": {
-          schema: z
-            .object({
-              provider: ProviderSchema,
-              kind: SenderKindSchema,
-              value: z.string().min(1).max(64),
-              countries: z
-                .array(z.string().regex(/^[A-Z]{2}$/))
-                .max(250)
-                .default([])
-                .openapi({ description: "Destination countries; empty means any" }),
-              provider_answers_keywords: z
-                .boolean()
-                .optional()
-                .openapi({
-                  description:
-                    "Whether the provider answers STOP/HELP itself on this sender (default: true for " +
-                    "twilio and aws-sms-voice). When false, the gateway sends the STOP confirmation " +
-                    "and HELP answers.",
-                }),
-            })
-            .strict(),
-        },
-      },
-    },
+    body: jsonBody(
+      z
+        .object({
+          provider: ProviderSchema,
+          kind: SenderKindSchema,
+          value: z.string().min(1).max(64),
+          countries: z
+            .array(z.string().regex(/^[A-Z]{2}$/))
+            .max(250)
+            .default([])
+            .openapi({ description: "Destination countries; empty means any" }),
+          provider_answers_keywords: z
+            .boolean()
+            .optional()
+            .openapi({
+              description:
+                "Whether the provider answers STOP/HELP itself on this sender (default: true for " +
+                "twilio and aws-sms-voice). When false, the gateway sends the STOP confirmation " +
+                "and HELP answers.",
+            }),
+        })
+        .strict(),
+    ),
   },
   responses: { 201: json(Sender, "Registered"), ...problems(400, 401, 403, 409, 415, 422) },
 });
@@ -92,10 +87,7 @@ const putCredentialsRoute = createRoute({
   security: [{ apiKey: [] }],
   request: {
     params: z.object({ provider: ProviderSchema }),
-    body: {
-      required: true,
-      content: { "application/json": { schema: z.record(z.string(), z.unknown()) } },
-    },
+    body: jsonBody(z.record(z.string(), z.unknown())),
   },
   responses: { 204: { description: "Stored" }, ...problems(400, 401, 403, 415, 422, 503) },
 });

@@ -10,7 +10,7 @@ import {
   removeEndpoint,
   replayDeliveries,
 } from "../services/webhook-endpoints";
-import { json, problems } from "./schemas";
+import { json, jsonBody, problems } from "./schemas";
 
 const EventTypeSchema = z.enum(EVENT_TYPES);
 const EndpointId = z.object({ id: z.string().max(64) });
@@ -71,19 +71,14 @@ The URL must be https and its host must resolve to public addresses only; it is 
 before every delivery. Event types: ${EVENT_TYPES.map((t) => `\`${t}\``).join(", ")}.`,
   security: [{ apiKey: [] }],
   request: {
-    body: {
-      required: true,
-      content: {
-        "application/json": {
-          schema: z
-            .object({
-              url: z.string().min(1).max(2048),
-              event_types: z.array(EventTypeSchema).min(1).max(EVENT_TYPES.length),
-            })
-            .strict(),
-        },
-      },
-    },
+    body: jsonBody(
+      z
+        .object({
+          url: z.string().min(1).max(2048),
+          event_types: z.array(EventTypeSchema).min(1).max(EVENT_TYPES.length),
+        })
+        .strict(),
+    ),
   },
   responses: {
     201: json(CreatedEndpoint, "Registered; the secret is shown only here"),
