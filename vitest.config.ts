@@ -18,6 +18,11 @@ const baseBindings = () => ({
   PROVIDER_TIMEOUT_MS: "1000",
   PUBLIC_BASE_URL: "https://gateway.test",
   ENCRYPTION_KEY: "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+  // Two keys each, as during a rotation: the first seals and writes digests, both are read.
+  PII_ENCRYPTION_KEYS:
+    "k2:MjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjI=,k1:MTExMTExMTExMTExMTExMTExMTExMTExMTExMTExMTE=",
+  PII_HMAC_KEYS:
+    "h2:aGhoaGhoaGhoaGhoaGhoaGhoaGhoaGhoaGhoaGhoaGg=,h1:Z2dnZ2dnZ2dnZ2dnZ2dnZ2dnZ2dnZ2dnZ2dnZ2dnZ2c=",
 });
 
 /** Plus the credentials and base URLs of the fake providers started by scripts/test.mjs. */

@@ -82,6 +82,7 @@ try {
     UPSTASH_REDIS_REST_URL: stack.redisRestUrl,
     UPSTASH_REDIS_REST_TOKEN: stack.redisRestToken,
     ADMIN_TOKEN: adminToken,
+    ...newPiiKeys(),
     ...providers.workerEnv,
   });
   const [appPort, floorPort] = [await freePort(), await freePort()];

@@ -7,7 +7,7 @@ import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { startWranglerDev, waitForOk, writeEnvFile } from "./wrangler-dev.mjs";
+import { newPiiKeys, startWranglerDev, waitForOk, writeEnvFile } from "./wrangler-dev.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
 const local = join(root, ".local");
@@ -38,6 +38,10 @@ const SETTINGS = [
   "OUTCOME_UNKNOWN_DEADLINE_S",
   "PUBLIC_BASE_URL",
   "ENCRYPTION_KEY",
+  "PII_ENCRYPTION_KEYS",
+  "PII_HMAC_KEYS",
+  "BODY_RETENTION_DAYS",
+  "QUIET_HOURS_POLICY",
   "ROUTING_POLICY",
   "PROVIDER_PRICES",
   "PROVIDERS_DISABLED",
@@ -58,6 +62,14 @@ const tokenFile = join(local, "admin-token");
 if (!vars.ADMIN_TOKEN) {
   if (!existsSync(tokenFile)) writeFileSync(tokenFile, randomBytes(24).toString("base64url"));
   vars.ADMIN_TOKEN = readFileSync(tokenFile, "utf8").trim();
+}
+// The keys of personal data at rest, generated once and kept: without them .local's data is lost.
+const piiKeysFile = join(local, "pii-keys.json");
+if (!vars.PII_ENCRYPTION_KEYS || !vars.PII_HMAC_KEYS) {
+  if (!existsSync(piiKeysFile)) writeFileSync(piiKeysFile, JSON.stringify(newPiiKeys()));
+  const keys = JSON.parse(readFileSync(piiKeysFile, "utf8"));
+  vars.PII_ENCRYPTION_KEYS ||= keys.PII_ENCRYPTION_KEYS;
+  vars.PII_HMAC_KEYS ||= keys.PII_HMAC_KEYS;
 }
 const port = Number(process.env.PORT ?? fileVars.PORT ?? 8787);
 const base = `http://127.0.0.1:${port}`;

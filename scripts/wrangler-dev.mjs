@@ -1,5 +1,6 @@
 // Runs `wrangler dev` as a child process for the dev stack and the benchmark.
 import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { writeFileSync } from "node:fs";
 
 const root = new URL("..", import.meta.url).pathname;
@@ -11,6 +12,17 @@ const root = new URL("..", import.meta.url).pathname;
 const quote = (value) => (value.includes("'") ? JSON.stringify(value) : `'${value}'`);
 
 /** Writes vars as an env file for wrangler, readable only by us. */
+/**
+ * Fresh keyrings for personal data at rest (see src/lib/pii.ts): one AES-256 key, one HMAC key.
+ * @returns {{ PII_ENCRYPTION_KEYS: string, PII_HMAC_KEYS: string }}
+ */
+export function newPiiKeys() {
+  return {
+    PII_ENCRYPTION_KEYS: `k1:${randomBytes(32).toString("base64")}`,
+    PII_HMAC_KEYS: `h1:${randomBytes(32).toString("base64")}`,
+  };
+}
+
 export function writeEnvFile(file, vars) {
   const lines = Object.entries(vars).map(([k, v]) => `${k}=${quote(String(v))}`);
   writeFileSync(file, `${lines.join("\n")}\n`, { mode: 0o600 });

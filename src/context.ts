@@ -4,6 +4,7 @@ import type { Config } from "./env";
 import { openRedis } from "./kv/redis";
 import { type IoMeter, newIoMeter } from "./lib/io-meter";
 import { createLogger, type Logger } from "./lib/log";
+import { type Pii, piiFor } from "./lib/pii";
 
 /** Everything a service needs for one invocation (request or scheduler tick). */
 export interface Services {
@@ -11,6 +12,8 @@ export interface Services {
   db: Db;
   redis: Redis;
   log: Logger;
+  /** Sealing and digests of personal data (numbers, bodies) at rest. */
+  pii: Pii;
   io: IoMeter;
   now(): Date;
   /** Work that continues after the response (ctx.waitUntil), tracked so the pool closes last. */
@@ -46,6 +49,7 @@ export function openScope(
     db: handle.db,
     redis: openRedis(config.UPSTASH_REDIS_REST_URL, config.UPSTASH_REDIS_REST_TOKEN, io),
     log,
+    pii: piiFor(config.PII_ENCRYPTION_KEYS, config.PII_HMAC_KEYS),
     io,
     now,
     background,

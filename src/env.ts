@@ -3,6 +3,7 @@ import { z } from "zod";
 import { providerPriceTableSchema } from "./domain/provider-prices";
 import { quietHoursPolicySchema } from "./domain/quiet-hours";
 import { routingPolicySchema } from "./domain/routing";
+import { AES_KEY_BYTES, HMAC_KEY_BYTES, parseKeyringText } from "./lib/pii";
 
 /**
  * Bindings and secrets, checked once per isolate. A bad or missing value fails
@@ -32,6 +33,16 @@ const jsonDocument = optionalString.transform((text, ctx) => {
   }
 });
 
+/** A keyring secret (see src/lib/pii.ts): `id:base64key[,id:base64key…]`, current key first. */
+const keyring = (bytes: { min: number; max: number }) =>
+  z.string({ error: 'is required (see README "Configuration")' }).superRefine((text, ctx) => {
+    try {
+      parseKeyringText(text, bytes);
+    } catch (error) {
+      ctx.addIssue({ code: "custom", message: (error as Error).message });
+    }
+  });
+
 export const envSchema = z.object({
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }),
   /** Local stack only: route the Neon driver's WebSocket through our TCP bridge. */
@@ -58,6 +69,14 @@ export const envSchema = z.object({
   RESEND_ON_FAILURE_TYPES: z.string().default("otp"),
   /** This gateway's public URL, for provider callbacks (Twilio StatusCallback). */
   PUBLIC_BASE_URL: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
+  /** Seals phone numbers, bodies and payloads at rest: AES-256 keys, current first. */
+  PII_ENCRYPTION_KEYS: keyring(AES_KEY_BYTES),
+  /** Keys of the phone-number digests used for lookups (opt-outs, filters), current first. */
+  PII_HMAC_KEYS: keyring(HMAC_KEY_BYTES),
+  /** Days a message body is kept after the message's final state (inbound: after receipt). */
+  BODY_RETENTION_DAYS: intFromString(30),
+  /** End User Messaging opt-out list that opt-outs are pushed to (when that provider is set up). */
+  AWS_SMS_OPT_OUT_LIST: z.string().default("Default"),
   /** AES-256-GCM key (32 bytes, base64) for tenants' own provider credentials. */
   ENCRYPTION_KEY: optionalString,
   /** JSON quiet-hours policy (see README "Compliance"); the shipped default otherwise. */

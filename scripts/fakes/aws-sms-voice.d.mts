@@ -14,5 +14,10 @@ export declare function startFakeSmsVoice(
     configurationSetName?: string;
     /** Signs the SNS notifications; without it the fake starts its own signer. */
     snsSigner?: SnsMessageSigner;
+    /**
+     * The opt-out lists that exist (PutOptedOutNumber/DeleteOptedOutNumber on another answer
+     * ResourceNotFoundException); by default any list name does.
+     */
+    optOutListNames?: string[];
   } & CallbackOptions,
 ): Promise<FakeServer>;

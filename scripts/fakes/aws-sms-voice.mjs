@@ -5,11 +5,16 @@ import { behaviourFor, startFakeServer, transportFailure } from "./common.mjs";
 import { startSnsSigner } from "./sns-signer.mjs";
 
 /*
- * A fake AWS End User Messaging SMS (`pinpoint-sms-voice-v2`) SendTextMessage endpoint
- * (reference: providers.md §4.1–4.3). It checks a request the way the service does: SigV4 first
- * (service `sms-voice`), then the AWS JSON 1.0 protocol (`X-Amz-Target`, content type, a JSON
- * body), then the model's constraints on each member; it answers `{"MessageId"}` or an AWS JSON
- * error (`__type`, `Message`, the exception's extra members).
+ * A fake AWS End User Messaging SMS (`pinpoint-sms-voice-v2`) endpoint serving SendTextMessage
+ * and the opt-out list operations PutOptedOutNumber and DeleteOptedOutNumber (reference:
+ * providers.md §4.1–4.4). It checks a request the way the service does: SigV4 first (service
+ * `sms-voice`), then the AWS JSON 1.0 protocol (`X-Amz-Target`, content type, a JSON body), then
+ * the model's constraints on each member; it answers the operation's output or an AWS JSON error
+ * (`__type`, `Message`, the exception's extra members).
+ *
+ * Opt-out lists live in memory. A number put on any of them is opted out: SendTextMessage to it
+ * answers ConflictException DESTINATION_PHONE_NUMBER_OPTED_OUT, as the magic `opted_out` number
+ * always does, until it is deleted again.
  *
  * Delivery events (§4.6) go where the request's configuration set sends them: with an SNS event
  * destination configured (`snsEndpoint`, `topicArn`), a message it took under a configuration
@@ -18,15 +23,18 @@ import { startSnsSigner } from "./sns-signer.mjs";
  * `Context` in it, signed the SNS way (SignatureVersion 2). No configuration set, no events.
  */
 
-const TARGET = "PinpointSMSVoiceV2.SendTextMessage";
+const TARGET_PREFIX = "PinpointSMSVoiceV2.";
 const CONTENT_TYPE = "application/x-amz-json-1.0";
 const MODEL_NAMESPACE = "com.amazonaws.pinpointsmsvoicev2";
 const CORAL_NAMESPACE = "com.amazon.coral.service";
 
+const ACCOUNT_ID = "123456789012";
+
 /** SendTextMessage's members and the model's constraints on them (§4.2). */
 const text = (min, max, pattern) => ({ kind: "string", min, max, pattern });
-const MEMBERS = {
-  DestinationPhoneNumber: { ...text(1, 20, /^\+?[1-9][0-9]{1,18}$/), required: true },
+const PHONE_NUMBER = text(1, 20, /^\+?[1-9][0-9]{1,18}$/);
+const SEND_TEXT_MESSAGE_MEMBERS = {
+  DestinationPhoneNumber: { ...PHONE_NUMBER, required: true },
   OriginationIdentity: text(1, 256, /^[A-Za-z0-9_:/+-]+$/),
   // Not whitespace only.
   MessageBody: text(1, 1600, /\S/),
@@ -45,6 +53,12 @@ const MEMBERS = {
   DryRun: { kind: "boolean" },
   ProtectConfigurationId: text(1, 256, /^[A-Za-z0-9_:/-]+$/),
   MessageFeedbackEnabled: { kind: "boolean" },
+};
+
+/** PutOptedOutNumber's and DeleteOptedOutNumber's members (§4.4): a list name or ARN, a number. */
+const OPTED_OUT_NUMBER_MEMBERS = {
+  OptOutListName: { ...text(1, 256, /^[A-Za-z0-9_:/-]+$/), required: true },
+  OptedOutNumber: { ...PHONE_NUMBER, required: true },
 };
 
 /** The constraint `value` breaks, in the service's words, or null. */
@@ -85,10 +99,13 @@ function violation(rule, value) {
   }
 }
 
-/** Every broken constraint of the request, as `{ Name, Message }` (ValidationException.Fields). */
-function fieldErrors(input) {
+/**
+ * Every broken constraint of an operation's input (`members`, the input shape is `shape`), as
+ * `{ Name, Message }` (ValidationException.Fields).
+ */
+function fieldErrors(input, members, shape) {
   const errors = [];
-  for (const [name, rule] of Object.entries(MEMBERS)) {
+  for (const [name, rule] of Object.entries(members)) {
     if (input[name] === undefined) {
       if (rule.required) errors.push({ Name: name, Message: "Member must not be null" });
       continue;
@@ -98,8 +115,7 @@ function fieldErrors(input) {
   }
   // Stricter than the service may be: a misspelt member fails loudly instead of being dropped.
   for (const name of Object.keys(input)) {
-    if (!(name in MEMBERS))
-      errors.push({ Name: name, Message: "Not a member of SendTextMessageRequest" });
+    if (!(name in members)) errors.push({ Name: name, Message: `Not a member of ${shape}` });
   }
   return errors;
 }
@@ -204,8 +220,42 @@ function sent(input, events, behaviour) {
   return { ...response, callbacks: [notification] };
 }
 
-/** The magic destinations, each in the service's shape. */
-function answerFor(input, events) {
+/** AccessDeniedException, as IAM refuses an operation to our identity. */
+const accessDenied = (operation) =>
+  modelError(400, "AccessDeniedException", {
+    Message: `User: arn:aws:iam::${ACCOUNT_ID}:user/sms-gateway is not authorized to perform: sms-voice:${operation}`,
+  });
+
+/**
+ * The magic behaviours every operation shares, in the service's shapes (the refusals of the
+ * account, the service or the transport, not of the number), or null for the others.
+ */
+function sharedFailure(behaviour, operation, success) {
+  switch (behaviour) {
+    case "config_error":
+      return accessDenied(operation);
+    case "throttled":
+      return modelError(400, "ThrottlingException", { Message: "Rate exceeded" });
+    case "outage":
+      return modelError(500, "InternalServerException", {
+        Message: "An internal error occurred.",
+        RequestId: randomUUID(),
+      });
+    default:
+      return transportFailure(behaviour, success);
+  }
+}
+
+const optedOut = (destination) =>
+  modelError(400, "ConflictException", {
+    Message: "The destination phone number is opted out.",
+    Reason: "DESTINATION_PHONE_NUMBER_OPTED_OUT",
+    ResourceType: "opted-out-number",
+    ResourceId: destination,
+  });
+
+/** The magic destinations, each in the service's shape, then the opt-out lists. */
+function answerFor(input, events, lists) {
   const destination = input.DestinationPhoneNumber;
   const behaviour = behaviourFor(destination);
   const success = () => sent(input, events, behaviour);
@@ -215,43 +265,124 @@ function answerFor(input, events) {
         { Name: "DestinationPhoneNumber", Message: `${destination} is not a valid phone number` },
       ]);
     case "opted_out":
-      return modelError(400, "ConflictException", {
-        Message: "The destination phone number is opted out.",
-        Reason: "DESTINATION_PHONE_NUMBER_OPTED_OUT",
-        ResourceType: "opted-out-number",
-        ResourceId: destination,
-      });
-    case "config_error":
-      return modelError(400, "AccessDeniedException", {
-        Message:
-          "User: arn:aws:iam::123456789012:user/sms-gateway is not authorized to perform: sms-voice:SendTextMessage",
-      });
-    case "throttled":
-      return modelError(400, "ThrottlingException", { Message: "Rate exceeded" });
-    case "outage":
-      return modelError(500, "InternalServerException", {
-        Message: "An internal error occurred.",
-        RequestId: randomUUID(),
-      });
-    default:
-      return transportFailure(behaviour, success) ?? success();
+      return optedOut(destination);
   }
+  return (
+    sharedFailure(behaviour, "SendTextMessage", success) ??
+    (lists.isOptedOut(destination) ? optedOut(destination) : success())
+  );
 }
 
-/** A request that passed the signature check: the AWS JSON 1.0 protocol, then SendTextMessage. */
-function sendTextMessage(request, events) {
+/** The number as the lists keep it: E.164 with its "+", which the model lets callers omit. */
+const withPlus = (number) => (number.startsWith("+") ? number : `+${number}`);
+
+/**
+ * The account's opt-out lists, in memory. `names`, when given, are the lists that exist; without
+ * it any name does (the fake does not model CreateOptOutList). Each list maps a number to when it
+ * was put there.
+ */
+function createOptOutLists(region, names) {
+  const lists = new Map((names ?? []).map((name) => [name, new Map()]));
+  return {
+    /** The list a name or ARN (`arn:aws:sms-voice:…:opt-out-list/<name>`) denotes, or null. */
+    find(nameOrArn) {
+      const name = /^arn:[^:]+:sms-voice:[^:]*:\d*:opt-out-list\/(.+)$/.exec(nameOrArn)?.[1];
+      const key = name ?? nameOrArn;
+      if (!lists.has(key) && names === undefined) lists.set(key, new Map());
+      const numbers = lists.get(key);
+      return numbers
+        ? {
+            name: key,
+            arn: `arn:aws:sms-voice:${region}:${ACCOUNT_ID}:opt-out-list/${key}`,
+            numbers,
+          }
+        : null;
+    },
+    isOptedOut: (number) => [...lists.values()].some((numbers) => numbers.has(withPlus(number))),
+  };
+}
+
+/** Put/DeleteOptedOutNumberResult (§4.4): timestamps in epoch seconds, as AWS JSON 1.0 has them. */
+const optedOutNumberResult = (list, number, entry) =>
+  json(200, {
+    OptOutListArn: list.arn,
+    OptOutListName: list.name,
+    OptedOutNumber: number,
+    OptedOutTimestamp: entry.optedOutAt / 1000,
+    EndUserOptedOut: entry.endUserOptedOut,
+  });
+
+/**
+ * PutOptedOutNumber (adds the number, or leaves it as it was) and DeleteOptedOutNumber (removes
+ * it; a number not on the list is a ResourceNotFoundException, as is a list that does not
+ * exist). The magic numbers' shared behaviours come first, as the service's front end would.
+ */
+function optedOutNumber(operation, input, lists) {
+  const number = withPlus(input.OptedOutNumber);
+  const answer = () => {
+    const list = lists.find(input.OptOutListName);
+    if (!list) {
+      return modelError(400, "ResourceNotFoundException", {
+        Message: `Opt-out list ${input.OptOutListName} does not exist.`,
+        ResourceType: "opt-out-list",
+        ResourceId: input.OptOutListName,
+      });
+    }
+    const entry = list.numbers.get(number);
+    if (operation === "PutOptedOutNumber") {
+      const added = entry ?? { optedOutAt: Date.now(), endUserOptedOut: false };
+      list.numbers.set(number, added);
+      return optedOutNumberResult(list, number, added);
+    }
+    if (!entry) {
+      return modelError(400, "ResourceNotFoundException", {
+        Message: `Opted out number ${number} does not exist in opt-out list ${list.name}.`,
+        ResourceType: "opted-out-number",
+        ResourceId: number,
+      });
+    }
+    list.numbers.delete(number);
+    return optedOutNumberResult(list, number, entry);
+  };
+  return sharedFailure(behaviourFor(number), operation, answer) ?? answer();
+}
+
+/** The operations this fake serves: each checks its input shape, then answers. */
+const OPERATIONS = {
+  SendTextMessage: (input, { events, lists }) => {
+    const errors = fieldErrors(input, SEND_TEXT_MESSAGE_MEMBERS, "SendTextMessageRequest");
+    if (errors.length > 0) return validationError("FIELD_VALIDATION_FAILED", errors);
+    return answerFor(input, events, lists);
+  },
+  ...Object.fromEntries(
+    ["PutOptedOutNumber", "DeleteOptedOutNumber"].map((operation) => [
+      operation,
+      (input, { lists }) => {
+        const errors = fieldErrors(input, OPTED_OUT_NUMBER_MEMBERS, `${operation}Request`);
+        if (errors.length > 0) return validationError("FIELD_VALIDATION_FAILED", errors);
+        return optedOutNumber(operation, input, lists);
+      },
+    ]),
+  ),
+};
+
+/** A request that passed the signature check: the AWS JSON 1.0 protocol, then the operation. */
+function route(request, context) {
   // A request the front end cannot route to an operation of this service.
   const contentType = (request.headers["content-type"] ?? "").split(";")[0].trim();
+  const target = request.headers["x-amz-target"] ?? "";
+  const operation = target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : "";
   if (
     request.method !== "POST" ||
     request.url.pathname !== "/" ||
     contentType !== CONTENT_TYPE ||
-    request.headers["x-amz-target"] !== TARGET
+    !Object.hasOwn(OPERATIONS, operation)
   ) {
+    const served = Object.keys(OPERATIONS).map((name) => TARGET_PREFIX + name);
     return frontEndError(
       400,
       "UnknownOperationException",
-      `This fake serves POST / ${TARGET} in ${CONTENT_TYPE} only`,
+      `This fake serves POST / ${served.join(", ")} in ${CONTENT_TYPE} only`,
     );
   }
   let input;
@@ -267,9 +398,7 @@ function sendTextMessage(request, events) {
   if (typeof input !== "object" || input === null || Array.isArray(input)) {
     return frontEndError(400, "SerializationException", "The request body must be a JSON object.");
   }
-  const errors = fieldErrors(input);
-  if (errors.length > 0) return validationError("FIELD_VALIDATION_FAILED", errors);
-  return answerFor(input, events);
+  return OPERATIONS[operation](input, context);
 }
 
 /**
@@ -280,6 +409,9 @@ function sendTextMessage(request, events) {
  * configuration sets an SNS event destination; `configurationSetName`, when given, limits it to
  * that configuration set. `snsSigner` (sns-signer.mjs) signs the notifications; without one the
  * fake starts its own and stops it with itself. `deliverCallbacks`: see startFakeServer.
+ *
+ * Opt-out lists: `optOutListNames`, when given, are the only lists that exist; by default any
+ * list name does.
  */
 export async function startFakeSmsVoice({
   port = 0,
@@ -289,6 +421,7 @@ export async function startFakeSmsVoice({
   snsSigner,
   deliverCallbacks,
   callbackDelayMs,
+  optOutListNames,
   ...identity
 }) {
   let ownSigner;
@@ -298,11 +431,12 @@ export async function startFakeSmsVoice({
     if (!snsSigner) ownSigner = await startSnsSigner({});
     events = { snsEndpoint, topicArn, configurationSetName, signer: snsSigner ?? ownSigner };
   }
+  const context = { events, lists: createOptOutLists(identity.region, optOutListNames) };
   const handle = requireSigV4({
     expected: { ...identity, service: "sms-voice" },
     errors: SIGNATURE_ERRORS,
     refuse: frontEndError,
-    handle: (request) => sendTextMessage(request, events),
+    handle: (request) => route(request, context),
   });
   const server = await startFakeServer({
     name: "aws-sms-voice",

@@ -3,15 +3,18 @@ import { requireSigV4 } from "./aws-sigv4.mjs";
 import { behaviourFor, startFakeServer, transportFailure } from "./common.mjs";
 
 /*
- * A fake Amazon SNS Publish-to-phone endpoint (reference: providers.md §3). It checks a request
- * the way SNS does: SigV4 first (service `sns`), then the Query protocol (`Action`, `Version`,
- * form encoding), then Publish's parameters and the SMS message attributes; it answers in SNS's
- * XML shapes (§3.3 success, §3.4 `ErrorResponse`).
+ * A fake Amazon SNS serving Publish to a phone number and OptInPhoneNumber (reference:
+ * providers.md §3). It checks a request the way SNS does: SigV4 first (service `sns`), then the
+ * Query protocol (`Action`, `Version`, form encoding), then the action's parameters (Publish's
+ * SMS message attributes too); it answers in SNS's XML shapes (§3.3 success, §3.4
+ * `ErrorResponse`). OptInPhoneNumber takes a number at most once every 30 days (§3.5): the fake
+ * remembers when it last opted each one in.
  */
 
 const XMLNS = "http://sns.amazonaws.com/doc/2010-03-31/";
 const VERSION = "2010-03-31";
 const E164 = /^\+?[1-9]\d{1,14}$/;
+const OPT_IN_INTERVAL_MS = 30 * 86_400_000;
 // SNS's limit for one SMS publish (§3.1).
 const MAX_SMS_BYTES = 1600;
 const ATTRIBUTE_KEY =
@@ -63,13 +66,22 @@ const snsError = (status, code, message) =>
       `<ErrorResponse xmlns="${XMLNS}">\n  <Error>\n    <Type>${status >= 500 ? "Receiver" : "Sender"}</Type>\n    <Code>${code}</Code>\n    <Message>${escapeXml(message)}</Message>\n  </Error>\n  <RequestId>${requestId}</RequestId>\n</ErrorResponse>\n`,
   );
 
-/** §3.3. */
-const published = () =>
+/** §3.3: `<{Action}Response><{Action}Result>…</{Action}Result><ResponseMetadata>`. */
+const succeeded = (action, result) =>
   xml(
     200,
     (requestId) =>
-      `<PublishResponse xmlns="${XMLNS}">\n  <PublishResult>\n    <MessageId>${randomUUID()}</MessageId>\n  </PublishResult>\n  <ResponseMetadata>\n    <RequestId>${requestId}</RequestId>\n  </ResponseMetadata>\n</PublishResponse>\n`,
+      `<${action}Response xmlns="${XMLNS}">\n  ${result}\n  <ResponseMetadata>\n    <RequestId>${requestId}</RequestId>\n  </ResponseMetadata>\n</${action}Response>\n`,
   );
+
+const published = () =>
+  succeeded(
+    "Publish",
+    `<PublishResult>\n    <MessageId>${randomUUID()}</MessageId>\n  </PublishResult>`,
+  );
+
+/** OptInPhoneNumber's result has no members. */
+const optedIn = () => succeeded("OptInPhoneNumber", "<OptInPhoneNumberResult/>");
 
 /** How SNS (a Query-protocol service) reports each kind of signature problem. */
 const SIGNATURE_ERRORS = {
@@ -158,35 +170,93 @@ function checkPublish(form) {
   return attributeError(form);
 }
 
-/** The magic destinations, each in SNS's shape. */
-function answerFor(phoneNumber) {
-  const behaviour = behaviourFor(phoneNumber);
+/** AuthorizationError, as IAM refuses an action to our identity (on `resource`, when it has one). */
+const notAuthorized = (action, resource) =>
+  snsError(
+    403,
+    "AuthorizationError",
+    `User: arn:aws:iam::123456789012:user/sms-gateway is not authorized to perform: SNS:${action}${resource ? ` on resource: ${resource}` : ""} because no identity-based policy allows the SNS:${action} action`,
+  );
+
+/**
+ * The magic numbers' behaviours in SNS's shapes for one action: `invalidNumber` and `throttled`
+ * give the action's own refusals, `resource` what IAM names in its refusal, `success` the
+ * action's answer (which the transport failures may cut short).
+ */
+function magicAnswer(behaviour, { action, resource, invalidNumber, throttled, success }) {
   switch (behaviour) {
     case "invalid_number":
-      return invalidParameter(`PhoneNumber Reason: ${phoneNumber} is not valid to publish to`);
-    // Publish does not refuse opted-out numbers (§3.4): it takes the message and the delivery
-    // log later says "Phone number is opted out".
-    case "opted_out":
-      return published();
+      return invalidNumber();
     case "config_error":
-      return snsError(
-        403,
-        "AuthorizationError",
-        "User: arn:aws:iam::123456789012:user/sms-gateway is not authorized to perform: SNS:Publish on resource: " +
-          phoneNumber +
-          " because no identity-based policy allows the SNS:Publish action",
-      );
+      return notAuthorized(action, resource);
     case "throttled":
-      return snsError(400, "Throttling", "Rate exceeded");
+      return throttled();
     case "outage":
       return snsError(500, "InternalError", "Internal Error");
     default:
-      return transportFailure(behaviour, published) ?? published();
+      return transportFailure(behaviour, success) ?? success();
   }
 }
 
-/** A request that passed the signature check: the Query protocol, then Publish. */
-function publish(request) {
+/**
+ * Publish's magic destinations. Publish does not refuse opted-out numbers (§3.4): it takes the
+ * `opted_out` number's message, and the delivery log later says "Phone number is opted out".
+ */
+const answerFor = (phoneNumber) =>
+  magicAnswer(behaviourFor(phoneNumber), {
+    action: "Publish",
+    resource: phoneNumber,
+    invalidNumber: () =>
+      invalidParameter(`PhoneNumber Reason: ${phoneNumber} is not valid to publish to`),
+    throttled: () => snsError(400, "Throttling", "Rate exceeded"),
+    success: published,
+  });
+
+/**
+ * OptInPhoneNumber (§3.5): its one parameter is a lower-case `phoneNumber`. A number this fake
+ * opted in less than 30 days ago is refused (InvalidParameter; the wording is the fake's). The
+ * magic numbers answer as for Publish, except that throttling is this action's modelled
+ * `Throttled` (429).
+ */
+function optInPhoneNumber(form, { optedInAt, now }) {
+  for (const key of form.keys()) {
+    if (!["Action", "Version", "phoneNumber"].includes(key)) {
+      return invalidParameter(`${key} Reason: not an OptInPhoneNumber parameter`);
+    }
+  }
+  const phoneNumber = form.get("phoneNumber");
+  if (!phoneNumber) return invalidParameter("phoneNumber Reason: must not be empty");
+  const invalidNumber = () =>
+    invalidParameter(`phoneNumber Reason: ${phoneNumber} is not a valid phone number`);
+  if (!E164.test(phoneNumber)) return invalidNumber();
+  const number = phoneNumber.startsWith("+") ? phoneNumber : `+${phoneNumber}`;
+  const optIn = () => {
+    const at = now().getTime();
+    const last = optedInAt.get(number);
+    if (last !== undefined && at - last < OPT_IN_INTERVAL_MS) {
+      return invalidParameter(
+        `phoneNumber Reason: ${phoneNumber} was opted in less than 30 days ago; a number can be opted in once every 30 days`,
+      );
+    }
+    optedInAt.set(number, at);
+    return optedIn();
+  };
+  return magicAnswer(behaviourFor(number), {
+    action: "OptInPhoneNumber",
+    invalidNumber,
+    throttled: () => snsError(429, "Throttled", "Rate exceeded"),
+    success: optIn,
+  });
+}
+
+/** The actions this fake serves, by name: each checks its parameters, then answers. */
+const ACTIONS = {
+  Publish: (form) => checkPublish(form) ?? answerFor(form.get("PhoneNumber")),
+  OptInPhoneNumber: optInPhoneNumber,
+};
+
+/** A request that passed the signature check: the Query protocol, then the action. */
+function route(request, state) {
   if (request.method !== "POST" || request.url.pathname !== "/") {
     return snsError(400, "InvalidAction", "This fake serves POST / only");
   }
@@ -197,7 +267,7 @@ function publish(request) {
   const form = new URLSearchParams(isForm ? request.body : "");
   const action = form.get("Action");
   if (!action) return snsError(400, "MissingAction", "Missing Action");
-  if (action !== "Publish") {
+  if (!Object.hasOwn(ACTIONS, action)) {
     return snsError(
       400,
       "InvalidAction",
@@ -211,19 +281,21 @@ function publish(request) {
       `The requested version (${form.get("Version")}) of service AmazonSNS does not exist`,
     );
   }
-  return checkPublish(form) ?? answerFor(form.get("PhoneNumber"));
+  return ACTIONS[action](form, state);
 }
 
 /**
  * Starts a fake SNS for one IAM identity in one region. `sessionToken`, when given, must come
- * with every request (temporary credentials).
+ * with every request (temporary credentials). `now` is the clock of the 30-day opt-in rule (the
+ * system clock by default; signatures are always checked against the system clock).
  */
-export async function startFakeSns({ port = 0, ...identity }) {
+export async function startFakeSns({ port = 0, now = () => new Date(), ...identity }) {
+  const state = { optedInAt: new Map(), now };
   const handle = requireSigV4({
     expected: { ...identity, service: "sns" },
     errors: SIGNATURE_ERRORS,
     refuse: snsError,
-    handle: publish,
+    handle: (request) => route(request, state),
   });
   return startFakeServer({ name: "aws-sns", handle, port });
 }

@@ -28,6 +28,8 @@ export const tenants = pgTable("tenants", {
   requireMarketingConsent: boolean("require_marketing_consent").notNull().default(true),
   /** Appended to every promotional message; a default applies when null. */
   optOutFooter: text("opt_out_footer"),
+  /** The tenant's quiet-hours policy, instead of the deployment's (QUIET_HOURS_POLICY). */
+  quietHoursPolicy: jsonb("quiet_hours_policy"),
   // --- end compliance ---
   createdAt: ts("created_at").notNull(),
 });
@@ -62,10 +64,17 @@ export const messages = pgTable(
     /** The key that sent it; null for messages the gateway sends itself (a STOP confirmation). */
     apiKeyId: text("api_key_id"),
     mode: text("mode", { enum: ["test", "live"] }).notNull(),
-    to: text("to_e164").notNull(),
+    /** The recipient's number, sealed (src/lib/pii.ts); null once erased. */
+    toSealed: text("to_sealed"),
+    /**
+     * Digests of the recipient's number under every configured HMAC key: how the opt-out
+     * guard and lookups find it without the number in clear.
+     */
+    recipientDigests: text("recipient_digests").array().notNull(),
     country: text("country").notNull(),
     from: text("from_sender"),
-    body: text("body").notNull(),
+    /** The body, sealed; null once erased (OTP when final, others after the retention). */
+    bodySealed: text("body_sealed"),
     type: text("type", { enum: ["transactional", "promotional", "otp"] }).notNull(),
     encoding: text("encoding", { enum: ["GSM-7", "UCS-2"] }).notNull(),
     segments: integer("segments").notNull(),
@@ -114,7 +123,8 @@ export const messages = pgTable(
     requestHash: text("request_hash"),
     /** The response first given for an idempotent request; null while it is in flight. */
     responseStatus: integer("response_status"),
-    responseBody: jsonb("response_body"),
+    /** The response body, sealed (it carries the number). */
+    responseSealed: text("response_sealed"),
     createdAt: ts("created_at").notNull(),
     updatedAt: ts("updated_at").notNull(),
     completedAt: ts("completed_at"),
@@ -126,6 +136,8 @@ export const messages = pgTable(
       .on(t.nextAttemptAt)
       .where(sql`dispatch_state in ('pending', 'claimed')`),
     index("messages_provider_id_idx").on(t.provider, t.providerMessageId),
+    index("messages_recipient_idx").using("gin", t.recipientDigests),
+    index("messages_body_retention_idx").on(t.completedAt).where(sql`body_sealed is not null`),
   ],
 );
 
@@ -239,7 +251,8 @@ export const unmatchedReceipts = pgTable(
     status: text("status"),
     providerStatus: text("provider_status"),
     errorCode: text("error_code"),
-    payload: jsonb("payload").notNull(),
+    /** The provider's report as received, sealed (it carries numbers). */
+    payloadSealed: text("payload_sealed").notNull(),
     receivedAt: ts("received_at").notNull(),
   },
   (t) => [uniqueIndex("unmatched_receipts_event_idx").on(t.provider, t.providerEventId)],
@@ -255,10 +268,14 @@ export const inboundMessages = pgTable(
       .references(() => tenants.id),
     provider: text("provider").notNull(),
     providerMessageId: text("provider_message_id").notNull(),
-    from: text("from_e164").notNull(),
+    /** The person who wrote, sealed; null once erased. */
+    fromSealed: text("from_sealed"),
+    /** The digest of their number (current HMAC key). */
+    fromDigest: text("from_digest").notNull(),
+    /** The text, sealed; null once erased or past the retention. */
+    bodySealed: text("body_sealed"),
     /** The sender (our number, short code…) it was sent to. */
     to: text("to_sender").notNull(),
-    body: text("body").notNull(),
     /** The keyword it was read as: stop, start, help, or null. */
     keyword: text("keyword"),
     /** The latest outbound message to this person from this sender, when there is one. */
@@ -278,7 +295,13 @@ export const optOuts = pgTable(
     tenantId: text("tenant_id")
       .notNull()
       .references(() => tenants.id),
-    phone: text("phone_e164").notNull(),
+    /**
+     * The number's digest. A number opted out under an older HMAC key keeps that digest:
+     * lookups match every configured key's digest.
+     */
+    phoneDigest: text("phone_digest").notNull(),
+    /** The number, sealed, to list and export opt-outs; null once the person is erased. */
+    phoneSealed: text("phone_sealed"),
     /** Where it came from: sms (a STOP reply), api, provider (an opted-out error), import, … */
     source: text("source").notNull(),
     /**
@@ -292,7 +315,7 @@ export const optOuts = pgTable(
     reason: text("reason"),
     createdAt: ts("created_at").notNull(),
   },
-  (t) => [primaryKey({ columns: [t.tenantId, t.phone] })],
+  (t) => [primaryKey({ columns: [t.tenantId, t.phoneDigest] })],
 );
 
 /**
@@ -306,17 +329,17 @@ export const consents = pgTable(
     tenantId: text("tenant_id")
       .notNull()
       .references(() => tenants.id),
-    phone: text("phone_e164").notNull(),
+    phoneDigest: text("phone_digest").notNull(),
+    phoneSealed: text("phone_sealed"),
     purpose: text("purpose", { enum: ["marketing", "transactional"] }).notNull(),
     method: text("method", { enum: ["web", "sms", "voice", "paper", "other"] }).notNull(),
     withdrawn: boolean("withdrawn").notNull().default(false),
     givenAt: ts("given_at").notNull(),
-    ip: text("ip"),
-    userAgent: text("user_agent"),
-    evidence: text("evidence"),
+    /** `{ ip, user_agent, evidence }`, sealed: evidence is personal data too. */
+    evidenceSealed: text("evidence_sealed"),
     createdAt: ts("created_at").notNull(),
   },
-  (t) => [index("consents_lookup_idx").on(t.tenantId, t.phone, t.purpose, t.givenAt)],
+  (t) => [index("consents_lookup_idx").on(t.tenantId, t.phoneDigest, t.purpose, t.givenAt)],
 );
 
 /** A tenant's endpoints for signed event webhooks. */
@@ -351,7 +374,12 @@ export const webhookDeliveries = pgTable(
       .references(() => webhookEndpoints.id),
     tenantId: text("tenant_id").notNull(),
     eventType: text("event_type").notNull(),
-    payload: jsonb("payload").notNull(),
+    /** The event's own id (`evt_…`), shared by its deliveries to several endpoints. */
+    eventId: text("event_id").notNull(),
+    /** `{ id, type, created_at, data }`, sealed: events carry numbers and bodies. */
+    payloadSealed: text("payload_sealed").notNull(),
+    /** The digest of the person the event is about, so erasure finds it. */
+    subjectDigest: text("subject_digest"),
     status: text("status", { enum: ["pending", "delivering", "delivered", "dead"] }).notNull(),
     attempts: integer("attempts").notNull().default(0),
     nextAttemptAt: ts("next_attempt_at").notNull(),
@@ -366,6 +394,45 @@ export const webhookDeliveries = pgTable(
       .where(sql`status in ('pending', 'delivering')`),
     index("webhook_deliveries_endpoint_idx").on(t.endpointId, t.createdAt),
   ],
+);
+
+/**
+ * Compliance records (consent, opt-outs and opt-ins, blocked sends, deferrals, erasures),
+ * append-only and kept 4 years: written by triggers (drizzle/0011) and by the services,
+ * never updated; deleted only past the retention. No personal data: the subject is a digest.
+ */
+export const complianceAudit = pgTable(
+  "compliance_audit",
+  {
+    id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
+    tenantId: text("tenant_id").notNull(),
+    kind: text("kind").notNull(),
+    subjectDigest: text("subject_digest"),
+    messageId: text("message_id"),
+    detail: jsonb("detail").$type<Record<string, unknown>>(),
+    occurredAt: ts("occurred_at").notNull(),
+  },
+  (t) => [index("compliance_audit_tenant_idx").on(t.tenantId, t.occurredAt)],
+);
+
+/**
+ * Opt-outs and opt-ins still to be pushed to a provider's own list (End User Messaging, SNS):
+ * written with the local record, removed once the provider has it, retried by the scheduler.
+ */
+export const providerOptOutSync = pgTable(
+  "provider_opt_out_sync",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id").notNull(),
+    provider: text("provider").notNull(),
+    action: text("action", { enum: ["opt_out", "opt_in"] }).notNull(),
+    phoneSealed: text("phone_sealed").notNull(),
+    attempts: integer("attempts").notNull().default(0),
+    nextAttemptAt: ts("next_attempt_at").notNull(),
+    lastError: text("last_error"),
+    createdAt: ts("created_at").notNull(),
+  },
+  (t) => [index("provider_opt_out_sync_due_idx").on(t.nextAttemptAt)],
 );
 
 export type MessageRow = typeof messages.$inferSelect;

@@ -8,8 +8,11 @@ import { checkQuietHours, type QuietHoursPolicy } from "./quiet-hours";
  */
 export type SendPlan =
   | { status: "queued"; scheduledFor: null; deadline: Date | null }
-  | { status: "scheduled"; scheduledFor: Date; deadline: Date | null }
+  | { status: "scheduled"; scheduledFor: Date; deadline: Date | null; reason: ScheduleReason }
   | { status: "expired"; scheduledFor: Date; deadline: Date; reason: string };
+
+/** Why a message waits: stored as its status reason (the audit records quiet-hours deferrals). */
+export type ScheduleReason = "quiet hours" | "send_at";
 
 export interface PlanInput {
   type: MessageType;
@@ -52,6 +55,9 @@ export function planSend(input: PlanInput): SendPlan {
       reason: window.allowed ? "send_at is after valid_until" : "quiet hours last past valid_until",
     };
   }
-  if (at > input.now) return { status: "scheduled", scheduledFor: at, deadline };
+  if (at > input.now) {
+    const reason = window.allowed ? "send_at" : "quiet hours";
+    return { status: "scheduled", scheduledFor: at, deadline, reason };
+  }
   return { status: "queued", scheduledFor: null, deadline };
 }

@@ -74,7 +74,7 @@ function sendTextMessageBody(config: SmsVoiceConfig, request: SendRequest, now: 
  * The error code as aws-sdk-js-v3 reads it (`loadRestJsonErrorCode`): header `x-amzn-ErrorType`,
  * then body `code` (any case), then `__type`; cut at `,` and `:`, keep what follows `#`.
  */
-function errorCode(headers: Headers, body: Record<string, unknown>): string | undefined {
+export function errorCode(headers: Headers, body: Record<string, unknown>): string | undefined {
   const codeKey = Object.keys(body).find((key) => key.toLowerCase() === "code");
   const raw = headers.get("x-amzn-ErrorType") ?? (codeKey ? body[codeKey] : body.__type);
   if (typeof raw !== "string") return undefined;
@@ -133,7 +133,7 @@ const BY_REASON = new Map<string, FailureOutcome>(
   }),
 );
 
-function parseJsonObject(text: string): Record<string, unknown> | undefined {
+export function parseJsonObject(text: string): Record<string, unknown> | undefined {
   try {
     const value: unknown = JSON.parse(text);
     return typeof value === "object" && value !== null ? (value as Record<string, unknown>) : {};
@@ -142,8 +142,26 @@ function parseJsonObject(text: string): Record<string, unknown> | undefined {
   }
 }
 
-const stringField = (body: Record<string, unknown>, ...keys: string[]): string | undefined =>
+export const stringField = (body: Record<string, unknown>, ...keys: string[]): string | undefined =>
   keys.map((key) => body[key]).find((value): value is string => typeof value === "string");
+
+/** The exception's code with its `Reason`, when it has one: `ConflictException:…_OPTED_OUT`. */
+export const qualifiedCode = (code: string, reason: string | undefined): string =>
+  reason ? `${code}:${reason}` : code;
+
+/** What an AWS JSON error (§4.3) says about the request, by code and reason, else by status. */
+export function errorOutcome(
+  status: number,
+  code: string,
+  reason: string | undefined,
+): FailureOutcome {
+  // An unlisted exception: a server fault is transient; a client fault means AWS refused it.
+  return (
+    BY_REASON.get(qualifiedCode(code, reason)) ??
+    BY_CODE.get(code) ??
+    (status >= 500 ? "unavailable" : status === 429 ? "throttled" : "rejected_config")
+  );
+}
 
 function interpret(status: number, headers: Headers, text: string): SendResult | null {
   // A gateway in front of the service answered: it may or may not have taken the message.
@@ -156,13 +174,11 @@ function interpret(status: number, headers: Headers, text: string): SendResult |
   const code = errorCode(headers, body ?? {});
   if (!code) return status === 429 ? failure("throttled", "http_429", text.slice(0, 200)) : null;
   const reason = body && stringField(body, "Reason");
-  const qualified = reason ? `${code}:${reason}` : code;
-  // An unlisted exception: a server fault is transient; a client fault means AWS refused it.
-  const outcome =
-    BY_REASON.get(qualified) ??
-    BY_CODE.get(code) ??
-    (status >= 500 ? "unavailable" : status === 429 ? "throttled" : "rejected_config");
-  return failure(outcome, qualified, (body && stringField(body, "message", "Message")) ?? "");
+  return failure(
+    errorOutcome(status, code, reason),
+    qualifiedCode(code, reason),
+    (body && stringField(body, "message", "Message")) ?? "",
+  );
 }
 
 export function createSmsVoiceProvider(config: SmsVoiceConfig, fetchImpl?: FetchLike): Provider {

@@ -96,13 +96,13 @@ const decodeXml = (text: string): string =>
     return XML_ENTITIES[entity] ?? whole;
   });
 
-function xmlElement(xml: string, name: string): string | undefined {
+export function xmlElement(xml: string, name: string): string | undefined {
   const match = new RegExp(`<${name}>([^<]*)</${name}>`).exec(xml);
   return match?.[1] === undefined ? undefined : decodeXml(match[1]).trim();
 }
 
 /** What an SNS error code means for this message. */
-function classify(code: string, type: string | undefined, status: number): FailureOutcome {
+export function classify(code: string, type: string | undefined, status: number): FailureOutcome {
   // `Throttling` (Publish, in practice), `Throttled` (modelled, 429), `KMSThrottling`: all say
   // "later", even the KMS one, so they are retried rather than failed as configuration.
   if (code.includes("Throttl")) return "throttled";

@@ -4,6 +4,7 @@ import { CONSENT_METHODS, CONSENT_PURPOSES, DEFAULT_OPT_OUT_FOOTER } from "../do
 import { requireScope } from "../services/api-keys";
 import { listConsents, recordConsent, setTenantCompliance } from "../services/consents";
 import type { ConsentEvidence } from "../services/opt-outs";
+import { eraseSubject } from "../services/subjects";
 import { json, jsonBody, problems } from "./schemas";
 
 /** Consent evidence as the API takes it (POST /v1/consents, DELETE /v1/opt-outs/{phone}). */
@@ -41,7 +42,7 @@ export function consentEvidence(body: ConsentEvidenceFields): ConsentEvidence {
 const Consent = z
   .object({
     id: z.string(),
-    phone: z.string(),
+    phone: z.string().nullable().openapi({ description: "null once the person was erased" }),
     purpose: z.enum(CONSENT_PURPOSES),
     method: z.enum(CONSENT_METHODS),
     withdrawn: z.boolean(),
@@ -92,6 +93,36 @@ const listConsentsRoute = createRoute({
         data: z.array(Consent),
       }),
       "The evidence",
+    ),
+    ...problems(401, 403, 422),
+  },
+});
+
+const eraseSubjectRoute = createRoute({
+  method: "delete",
+  path: "/v1/subjects/{phone}",
+  summary: "Erase a person's personal data",
+  description:
+    "Erases what this tenant holds about the number: message numbers, bodies and metadata " +
+    "(a message not yet sent then fails instead of going out), inbound texts, consent " +
+    "evidence and webhook events about them. An opt-out stays, reduced to a keyed digest, so " +
+    "it is still honoured; the compliance audit keeps digest-only records.",
+  security: [{ apiKey: [] }],
+  request: {
+    params: z.object({
+      phone: z.string().min(1).max(32).openapi({ description: "E.164, URL-encoded (`%2B…`)" }),
+    }),
+  },
+  responses: {
+    200: json(
+      z.object({
+        messages: z.number().int(),
+        inbound_messages: z.number().int(),
+        consents: z.number().int(),
+        webhook_events: z.number().int(),
+        opt_out_kept: z.boolean(),
+      }),
+      "What was erased",
     ),
     ...problems(401, 403, 422),
   },
@@ -148,6 +179,12 @@ export function complianceRoutes(app: OpenAPIHono<AppEnv>) {
       c.req.valid("param").phone,
     );
     return c.json(consents, 200);
+  });
+
+  app.openapi(eraseSubjectRoute, async (c) => {
+    requireScope(c.var.principal, "settings:write");
+    const phone = c.req.valid("param").phone;
+    return c.json(await eraseSubject(c.var.services, c.var.principal.tenantId, phone), 200);
   });
 
   // Under /v1/admin/: the admin token is checked by adminRoutes' middleware (registered first).

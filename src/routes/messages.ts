@@ -95,10 +95,13 @@ const MessageSummary = z
     id: z.string(),
     status: MessageStatusSchema,
     status_reason: z.string().nullable(),
-    to: z.string(),
+    to: z.string().nullable().openapi({ description: "null once the recipient was erased" }),
     from: z.string().nullable(),
     type: MessageTypeSchema,
-    body: z.string(),
+    body: z.string().nullable().openapi({
+      description:
+        "null once erased: an OTP's when it is final, others after the retention (BODY_RETENTION_DAYS)",
+    }),
     segments: z.number().int(),
     encoding: z.enum(["GSM-7", "UCS-2"]),
     estimated_cost: Money,

@@ -25,7 +25,9 @@ const PhoneParam = z.object({
 
 const OptOut = z
   .object({
-    phone: z.string(),
+    phone: z.string().nullable().openapi({
+      description: "null once the person was erased (DELETE /v1/subjects): the opt-out stays",
+    }),
     channels: z.array(ChannelSchema),
     source: z.string().openapi({
       description: "sms (a STOP reply), api, provider (an opted-out error), import, …",

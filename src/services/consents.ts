@@ -8,6 +8,7 @@ import {
 } from "../domain/compliance";
 import { ApiError } from "../errors";
 import { newId } from "../lib/ids";
+import { recordBlockedSend } from "./audit";
 import { consentGivenAt, subjectPhoneOrThrow } from "./opt-outs";
 
 /**
@@ -29,47 +30,81 @@ export interface ConsentInput {
 
 interface ConsentRow extends Record<string, unknown> {
   id: string;
-  phone_e164: string;
+  phone_sealed: string | null;
   purpose: ConsentPurpose;
   method: ConsentMethod;
   withdrawn: boolean;
   given_at: Date | string;
-  ip: string | null;
-  user_agent: string | null;
-  evidence: string | null;
+  evidence_sealed: string | null;
   created_at: Date | string;
 }
 
-const view = (row: ConsentRow) => ({
-  id: row.id,
-  phone: row.phone_e164,
-  purpose: row.purpose,
-  method: row.method,
-  withdrawn: row.withdrawn,
-  given_at: new Date(row.given_at).toISOString(),
-  ip: row.ip,
-  user_agent: row.user_agent,
-  evidence: row.evidence,
-  created_at: new Date(row.created_at).toISOString(),
-});
+/** What a consent row seals: the evidence and where it came from are personal data too. */
+interface SealedEvidence {
+  ip: string | null;
+  user_agent: string | null;
+  evidence: string | null;
+}
 
-const consentColumns = sql`id, phone_e164, purpose, method, withdrawn, given_at, ip, user_agent,
-  evidence, created_at`;
+/** Seals one consent's number and evidence for the row that records it. */
+export async function sealConsent(
+  s: Services,
+  tenantId: string,
+  phone: string,
+  evidence: { ip?: string | undefined; userAgent?: string | undefined; evidence: string },
+): Promise<{ phoneSealed: string; evidenceSealed: string }> {
+  const sealed: SealedEvidence = {
+    ip: evidence.ip ?? null,
+    user_agent: evidence.userAgent ?? null,
+    evidence: evidence.evidence,
+  };
+  const [phoneSealed, evidenceSealed] = await Promise.all([
+    s.pii.seal(tenantId, phone),
+    s.pii.sealJson(tenantId, sealed),
+  ]);
+  return { phoneSealed, evidenceSealed };
+}
+
+async function view(s: Services, tenantId: string, row: ConsentRow) {
+  const [phone, evidence] = await Promise.all([
+    row.phone_sealed ? s.pii.open(tenantId, row.phone_sealed) : null,
+    row.evidence_sealed ? s.pii.openJson<SealedEvidence>(tenantId, row.evidence_sealed) : null,
+  ]);
+  return {
+    id: row.id,
+    phone,
+    purpose: row.purpose,
+    method: row.method,
+    withdrawn: row.withdrawn,
+    given_at: new Date(row.given_at).toISOString(),
+    ip: evidence?.ip ?? null,
+    user_agent: evidence?.user_agent ?? null,
+    evidence: evidence?.evidence ?? null,
+    created_at: new Date(row.created_at).toISOString(),
+  };
+}
+
+const consentColumns = sql`id, phone_sealed, purpose, method, withdrawn, given_at,
+  evidence_sealed, created_at`;
 
 export async function recordConsent(s: Services, tenantId: string, input: ConsentInput) {
   const phone = subjectPhoneOrThrow(s, input.phone);
   const now = s.now();
   const givenAt = consentGivenAt(s, input.givenAt);
+  const [digest, sealed] = await Promise.all([
+    s.pii.digest(phone),
+    sealConsent(s, tenantId, phone, input),
+  ]);
   const result = await s.db.execute<ConsentRow>(sql`
-    insert into consents (id, tenant_id, phone_e164, purpose, method, withdrawn, given_at, ip,
-      user_agent, evidence, created_at)
-    values (${newId("cns", now.getTime())}, ${tenantId}, ${phone}, ${input.purpose},
-      ${input.method}, ${input.withdrawn ?? false}, ${givenAt}, ${input.ip ?? null},
-      ${input.userAgent ?? null}, ${input.evidence}, ${now})
+    insert into consents (id, tenant_id, phone_digest, phone_sealed, purpose, method, withdrawn,
+      given_at, evidence_sealed, created_at)
+    values (${newId("cns", now.getTime())}, ${tenantId}, ${digest}, ${sealed.phoneSealed},
+      ${input.purpose}, ${input.method}, ${input.withdrawn ?? false}, ${givenAt},
+      ${sealed.evidenceSealed}, ${now})
     returning ${consentColumns}`);
   const row = result.rows[0];
   if (!row) throw new Error("consent insert returned no row");
-  return view(row);
+  return view(s, tenantId, row);
 }
 
 /**
@@ -78,11 +113,12 @@ export async function recordConsent(s: Services, tenantId: string, input: Consen
  */
 export async function listConsents(s: Services, tenantId: string, phoneInput: string) {
   const phone = subjectPhoneOrThrow(s, phoneInput);
+  const digests = await s.pii.digests(phone);
   const result = await s.db.execute<ConsentRow>(sql`
     select ${consentColumns} from consents
-    where tenant_id = ${tenantId} and phone_e164 = ${phone}
+    where tenant_id = ${tenantId} and phone_digest = any(${sql.param(digests)}::text[])
     order by given_at desc, id desc`);
-  const data = result.rows.map(view);
+  const data = await Promise.all(result.rows.map((row) => view(s, tenantId, row)));
   const holds = (purpose: ConsentPurpose) =>
     data.find((c) => c.purpose === purpose)?.withdrawn === false;
   return { phone, marketing: holds("marketing"), transactional: holds("transactional"), data };
@@ -97,6 +133,7 @@ export async function promotionalBody(
   s: Services,
   tenantId: string,
   phone: string,
+  digests: string[],
   body: string,
 ): Promise<string> {
   const result = await s.db.execute<{
@@ -106,12 +143,14 @@ export async function promotionalBody(
   }>(sql`
     select t.require_marketing_consent, t.opt_out_footer, (
       select not c.withdrawn from consents c
-      where c.tenant_id = t.id and c.phone_e164 = ${phone} and c.purpose = 'marketing'
+      where c.tenant_id = t.id and c.phone_digest = any(${sql.param(digests)}::text[])
+        and c.purpose = 'marketing'
       order by c.given_at desc, c.id desc limit 1) as consented
     from tenants t where t.id = ${tenantId}`);
   const tenant = result.rows[0];
   if (!tenant) throw new ApiError("not_found", `No tenant ${tenantId}`);
   if (tenant.require_marketing_consent && tenant.consented !== true) {
+    await recordBlockedSend(s, tenantId, digests[0], "promotional", "consent_required");
     throw new ApiError(
       "consent_required",
       `Promotional messages need marketing consent on record for ${phone} (POST /v1/consents)`,

@@ -1,6 +1,7 @@
 import { sql } from "drizzle-orm";
 import type { Services } from "../context";
 import { backoffMs, jittered, type NextStep, nextStep } from "../domain/dispatch-policy";
+import { maskPhonesInText } from "../domain/phone";
 import type { MessageType } from "../domain/providers";
 import { checkQuietHours, DEFAULT_QUIET_HOURS } from "../domain/quiet-hours";
 import { recordCall } from "../kv/circuit-breaker";
@@ -20,14 +21,21 @@ export const LEASE_MS = 120_000;
 /** How long the dispatch after a response may run: waitUntil ends about 30 s after it. */
 export const INLINE_BUDGET_MS = 25_000;
 
+/** A claimed row as stored: number and body sealed (null once erased). */
+type ClaimedRow = Omit<ClaimedMessage, "to_e164" | "body"> & {
+  to_sealed: string | null;
+  body_sealed: string | null;
+};
+
+/** A claimed message with its number and body opened for the provider call (null: erased). */
 export type ClaimedMessage = {
   id: string;
   tenant_id: string;
   mode: "test" | "live";
-  to_e164: string;
+  to_e164: string | null;
   country: string;
   from_sender: string | null;
-  body: string;
+  body: string | null;
   type: MessageType;
   segments: number;
   status: string;
@@ -41,10 +49,19 @@ export type ClaimedMessage = {
   tried: string[];
 };
 
-const claimedColumns = sql`id, tenant_id, mode, to_e164, country, from_sender, body, type, segments,
+const claimedColumns = sql`id, tenant_id, mode, to_sealed, country, from_sender, body_sealed, type, segments,
   status, attempt_count, retry_round, pinned_provider, deadline_at, recipient_time_zone, dlt,
   array(select a.provider from message_attempts a
         where a.message_id = messages.id and a.started_at >= messages.round_started_at) as tried`;
+
+async function opened(s: Services, row: ClaimedRow): Promise<ClaimedMessage> {
+  const { to_sealed, body_sealed, ...rest } = row;
+  const [to, body] = await Promise.all([
+    to_sealed === null ? null : s.pii.open(row.tenant_id, to_sealed),
+    body_sealed === null ? null : s.pii.open(row.tenant_id, body_sealed),
+  ]);
+  return { ...rest, to_e164: to, body };
+}
 
 /** A message is claimable only while no attempt of its is open (started, no outcome). */
 const noOpenAttempt = sql`not exists (
@@ -53,12 +70,13 @@ const noOpenAttempt = sql`not exists (
 /** Claims one freshly accepted message for the dispatch that follows its response. */
 export async function claimMessage(s: Services, messageId: string): Promise<ClaimedMessage | null> {
   const now = s.now();
-  const result = await s.db.execute<ClaimedMessage>(sql`
+  const result = await s.db.execute<ClaimedRow>(sql`
     update messages set dispatch_state = 'claimed',
       lease_until = ${new Date(now.getTime() + LEASE_MS)}, updated_at = ${now}
     where id = ${messageId} and dispatch_state = 'pending' and ${noOpenAttempt}
     returning ${claimedColumns}`);
-  return result.rows[0] ?? null;
+  const row = result.rows[0];
+  return row ? opened(s, row) : null;
 }
 
 /**
@@ -70,7 +88,7 @@ export async function claimDueMessages(
   now: Date,
   limit: number,
 ): Promise<ClaimedMessage[]> {
-  const result = await s.db.execute<ClaimedMessage>(sql`
+  const result = await s.db.execute<ClaimedRow>(sql`
     update messages set dispatch_state = 'claimed',
       lease_until = ${new Date(now.getTime() + LEASE_MS)}, updated_at = ${s.now()}
     where id in (
@@ -81,7 +99,7 @@ export async function claimDueMessages(
       limit ${limit}
       for update skip locked)
     returning ${claimedColumns}`);
-  return result.rows;
+  return Promise.all(result.rows.map((row) => opened(s, row)));
 }
 
 /** Gives a claimed message back to the scheduler (its dispatch ran out of time). */
@@ -180,6 +198,8 @@ export function buildSendRequest(
   provider: Provider,
   sender: Sender | null,
 ) {
+  // dispatchClaimed fails erased messages before any provider is chosen.
+  if (message.to_e164 === null || message.body === null) throw new Error("message was erased");
   const request: SendRequest = {
     messageId: message.id,
     to: message.to_e164,
@@ -197,6 +217,9 @@ export function buildSendRequest(
   }
   return request;
 }
+
+/** A claimed message whose number and body are still there (not erased). */
+type Sendable = ClaimedMessage & { to_e164: string; body: string };
 
 /** Calls the provider. A throw is turned into data: we cannot know whether it sent. */
 export async function callProvider(provider: Provider, request: SendRequest): Promise<SendResult> {
@@ -235,7 +258,8 @@ export async function recordOutcome(
       update message_attempts set ended_at = ${now}, outcome = ${result.outcome},
         provider_message_id = ${accepted?.providerMessageId ?? null},
         cost_micros = ${accepted?.costMicros ?? null}, currency = ${accepted?.currency ?? null},
-        error_code = ${failure?.errorCode ?? null}, error_message = ${failure?.errorMessage ?? null}
+        error_code = ${failure?.errorCode ?? null},
+        error_message = ${failure ? maskPhonesInText(failure.errorMessage) : null}
       where id = ${attemptId}
     )
     update messages set ${dispatch},
@@ -243,7 +267,9 @@ export async function recordOutcome(
       updated_at = ${now}
     where id = ${message.id}`);
   // The provider says the person opted out: so does the gateway from now on.
-  await recordProviderOptOut(s, message.tenant_id, message.to_e164, providerName, result);
+  if (message.to_e164) {
+    await recordProviderOptOut(s, message.tenant_id, message.to_e164, providerName, result);
+  }
   if (step.kind === "sent" || step.kind === "failed") {
     await applyStatus(s, {
       messageId: message.id,
@@ -271,7 +297,7 @@ interface ChainStep {
 /** The providers to try, in order: the sandbox for test keys, routing's chain for live ones. */
 async function chainFor(
   s: Services,
-  message: ClaimedMessage,
+  message: Sendable,
 ): Promise<{ steps: ChainStep[]; whyEmpty: string }> {
   if (message.mode === "test") {
     return { steps: [{ provider: sandboxProvider(s), sender: null }], whyEmpty: "" };
@@ -303,8 +329,20 @@ export async function dispatchClaimed(
   message: ClaimedMessage,
   budgetEndsAt: number,
 ): Promise<void> {
-  if (await notNow(s, message)) return;
-  const { steps, whyEmpty } = await chainFor(s, message);
+  if (message.to_e164 === null || message.body === null) {
+    // The person's data was erased (DELETE /v1/subjects) before it could be sent.
+    await applyStatus(s, {
+      messageId: message.id,
+      status: "failed",
+      source: "dispatch",
+      reason: "erased: the recipient's personal data was deleted",
+      occurredAt: s.now(),
+    });
+    return;
+  }
+  const sendable: Sendable = { ...message, to_e164: message.to_e164, body: message.body };
+  if (await notNow(s, sendable)) return;
+  const { steps, whyEmpty } = await chainFor(s, sendable);
   if (steps.length === 0 && message.tried.length > 0) {
     // Every provider of the route was tried this round (in earlier invocations).
     await startNextRound(s, message);
@@ -326,7 +364,7 @@ export async function dispatchClaimed(
       return;
     }
     const attemptId = await startAttempt(s, message, provider.name, sender);
-    const result = await callProvider(provider, buildSendRequest(s, message, provider, sender));
+    const result = await callProvider(provider, buildSendRequest(s, sendable, provider, sender));
     if (message.mode === "live") {
       await recordCall(s.redis, provider.name, providerHealthy(result), s.now()).catch((error) =>
         s.log.warn("circuit breaker update failed", { error: String(error) }),
@@ -355,7 +393,7 @@ export async function dispatchClaimed(
  * deadline that passed (the message expires: never sent late) and quiet hours
  * in the recipient's time zones (the message waits for its window).
  */
-async function notNow(s: Services, message: ClaimedMessage): Promise<boolean> {
+async function notNow(s: Services, message: Sendable): Promise<boolean> {
   const now = s.now();
   if (message.deadline_at && now >= new Date(message.deadline_at)) {
     await applyStatus(s, {
@@ -379,7 +417,7 @@ async function notNow(s: Services, message: ClaimedMessage): Promise<boolean> {
   // Queued and scheduled are both waiting states (same rank): this is not a step back.
   await s.db.execute(sql`
     update messages set status = case when status = 'queued' then 'scheduled' else status end,
-      scheduled_for = ${window.nextAllowedAt}, next_attempt_at = ${window.nextAllowedAt},
+      status_reason = 'quiet hours', scheduled_for = ${window.nextAllowedAt}, next_attempt_at = ${window.nextAllowedAt},
       dispatch_state = 'pending', lease_until = null, updated_at = ${now}
     where id = ${message.id}`);
   return true;

@@ -15,26 +15,30 @@ export { EVENT_TYPES, type EventType };
  *
  * The payload is `{ id, type, created_at, data }`; `id` is the event's `evt_…` id.
  * Each delivery has its own id (the `webhook-id` header, stable across retries),
- * derived from the event and the endpoint.
+ * derived from the event and the endpoint. The payload is stored sealed (it carries numbers
+ * and bodies); `subjectDigest` names the person it is about, so erasure can find it.
  */
 export async function emitEvent(
   s: Services,
   tenantId: string,
   type: EventType,
   data: Record<string, unknown>,
+  subjectDigest: string | null = null,
 ): Promise<void> {
   const now = s.now();
   const eventId = newId("evt", now.getTime());
   const payload = { id: eventId, type, created_at: now.toISOString(), data };
+  const sealed = await s.pii.sealJson(tenantId, payload);
   // `whd_` + the event's time part + 16 hex digits of md5(event, endpoint): sortable like
   // every id, unique per endpoint, and computed in the statement itself.
   const idPrefix = `whd_${eventId.slice(4, 14)}`;
   const insert = () =>
     s.db.execute<{ id: string }>(sql`
     insert into webhook_deliveries
-      (id, endpoint_id, tenant_id, event_type, payload, status, attempts, next_attempt_at, created_at)
+      (id, endpoint_id, tenant_id, event_type, event_id, payload_sealed, subject_digest, status,
+        attempts, next_attempt_at, created_at)
     select ${idPrefix}::text || substr(md5(${eventId}::text || e.id), 1, 16), e.id, e.tenant_id,
-      ${type}::text, ${JSON.stringify(payload)}::jsonb, 'pending', 0,
+      ${type}::text, ${eventId}::text, ${sealed}::text, ${subjectDigest}::text, 'pending', 0,
       ${now}::timestamptz, ${now}::timestamptz
     from webhook_endpoints e
     where e.tenant_id = ${tenantId} and e.status = 'active' and ${type}::text = any(e.event_types)

@@ -57,13 +57,20 @@ export async function receiveInbound(s: Services, sms: InboundSms): Promise<Inbo
   const person = from.ok ? from.e164 : sms.from;
   const keyword = detectKeyword(sms.body);
   const id = newId("inb", sms.receivedAt.getTime());
+  const tenantId = recipient.tenant_id;
+  const [digests, fromSealed, bodySealed] = await Promise.all([
+    s.pii.digests(person),
+    s.pii.seal(tenantId, person),
+    s.pii.seal(tenantId, sms.body),
+  ]);
   const stored = await s.db.execute<{ id: string; in_reply_to: string | null }>(sql`
-    insert into inbound_messages (id, tenant_id, provider, provider_message_id, from_e164,
-      to_sender, body, keyword, in_reply_to, received_at)
-    values (${id}, ${recipient.tenant_id}, ${sms.provider}, ${sms.providerMessageId}, ${person},
-      ${recipient.value}, ${sms.body}, ${keyword}, (
+    insert into inbound_messages (id, tenant_id, provider, provider_message_id, from_digest,
+      from_sealed, to_sender, body_sealed, keyword, in_reply_to, received_at)
+    values (${id}, ${tenantId}, ${sms.provider}, ${sms.providerMessageId}, ${digests[0]},
+      ${fromSealed}, ${recipient.value}, ${bodySealed}, ${keyword}, (
         select m.id from messages m
-        where m.tenant_id = ${recipient.tenant_id} and m.to_e164 = ${person}
+        where m.tenant_id = ${tenantId}
+          and m.recipient_digests && ${sql.param(digests)}::text[]
           and (m.provider_message_id = ${sms.previousProviderMessageId ?? null}
                or m.from_sender = ${recipient.value}
                or exists (select 1 from message_attempts a
@@ -77,7 +84,7 @@ export async function receiveInbound(s: Services, sms: InboundSms): Promise<Inbo
   const row = stored.rows[0];
   if (!row) return "duplicate";
 
-  await emitEvent(s, recipient.tenant_id, "message.received", {
+  const event = {
     inbound_id: row.id,
     from: person,
     to: recipient.value,
@@ -85,7 +92,8 @@ export async function receiveInbound(s: Services, sms: InboundSms): Promise<Inbo
     keyword,
     in_reply_to: row.in_reply_to,
     received_at: sms.receivedAt.toISOString(),
-  });
+  };
+  await emitEvent(s, tenantId, "message.received", event, digests[0]);
   if (keyword) await applyKeyword(s, recipient, person, keyword);
   return "stored";
 }
@@ -145,15 +153,22 @@ async function sendReply(
   const analysis = analyzeBody(body);
   const cost = estimateMessageCost(s, phone.country, "transactional", analysis.segments);
   const id = newId("msg", now.getTime());
+  const tenantId = recipient.tenant_id;
+  const [toSealed, recipientDigests, bodySealed] = await Promise.all([
+    s.pii.seal(tenantId, phone.e164),
+    s.pii.digests(phone.e164),
+    s.pii.seal(tenantId, body),
+  ]);
   await s.db.insert(messages).values({
     id,
-    tenantId: recipient.tenant_id,
+    tenantId,
     apiKeyId: null,
     mode: "live",
-    to: phone.e164,
+    toSealed,
+    recipientDigests,
     country: phone.country,
     from: recipient.value,
-    body,
+    bodySealed,
     type: "transactional",
     encoding: analysis.encoding,
     segments: analysis.segments,

@@ -14,15 +14,20 @@ import { ApiError } from "../errors";
 
 const iso = (d: Date | null) => d?.toISOString() ?? null;
 
-export function messageSummary(m: MessageRow) {
+/** The API's view of a message: number and body opened (null once erased). */
+export async function messageSummary(s: Services, m: MessageRow) {
+  const [to, body] = await Promise.all([
+    m.toSealed === null ? null : s.pii.open(m.tenantId, m.toSealed),
+    m.bodySealed === null ? null : s.pii.open(m.tenantId, m.bodySealed),
+  ]);
   return {
     id: m.id,
     status: m.status as MessageStatus,
     status_reason: m.statusReason,
-    to: m.to,
+    to,
     from: m.from,
     type: m.type,
-    body: m.body,
+    body,
     segments: m.segments,
     encoding: m.encoding,
     estimated_cost: formatMoney(m.estimatedCostMicros),
@@ -77,7 +82,7 @@ export async function getMessage(s: Services, tenantId: string, id: string) {
   });
   if (!row) throw new ApiError("not_found", `No message ${id}`);
   return {
-    ...messageSummary(row),
+    ...(await messageSummary(s, row)),
     attempts: row.attempts.map(attemptView),
     events: row.events.map(eventView),
   };
@@ -105,5 +110,6 @@ export async function listMessages(s: Services, tenantId: string, query: ListQue
     .limit(query.limit + 1);
   const page = rows.slice(0, query.limit);
   const more = rows.length > query.limit;
-  return { data: page.map(messageSummary), next_cursor: more ? (page.at(-1)?.id ?? null) : null };
+  const data = await Promise.all(page.map((row) => messageSummary(s, row)));
+  return { data, next_cursor: more ? (page.at(-1)?.id ?? null) : null };
 }

@@ -15,7 +15,9 @@ import {
 import { ApiError } from "../errors";
 import { newId } from "../lib/ids";
 import type { SendResult } from "../providers/types";
+import { sealConsent } from "./consents";
 import { emitEvent } from "./events";
+import { queueProviderListSync } from "./provider-list-sync";
 
 /**
  * One home for opt-outs, whatever their origin: STOP replies (inbound.ts), the API and its
@@ -25,7 +27,8 @@ import { emitEvent } from "./events";
  */
 
 export interface OptOutView {
-  phone: string;
+  /** Null once the person's data was erased (the suppression itself stays). */
+  phone: string | null;
   channels: OptOutChannel[];
   source: string;
   reason: string | null;
@@ -33,20 +36,23 @@ export interface OptOutView {
 }
 
 interface OptOutRow extends Record<string, unknown> {
-  phone_e164: string;
+  phone_digest: string;
+  phone_sealed: string | null;
   channels: string[];
   source: string;
   reason: string | null;
   created_at: Date | string;
 }
 
-const view = (row: OptOutRow): OptOutView => ({
-  phone: row.phone_e164,
+const view = async (s: Services, tenantId: string, row: OptOutRow): Promise<OptOutView> => ({
+  phone: row.phone_sealed ? await s.pii.open(tenantId, row.phone_sealed) : null,
   channels: canonicalChannels(row.channels),
   source: row.source,
   reason: row.reason,
   created_at: new Date(row.created_at).toISOString(),
 });
+
+const digestList = (digests: string[]) => sql`${sql.param(digests)}::text[]`;
 
 /** A person's number from the API, in E.164, or the invalid_phone_number problem on `path`. */
 export function subjectPhoneOrThrow(s: Services, input: string, path = "phone"): string {
@@ -76,25 +82,44 @@ async function upsertOptOut(
   reason: string | null,
 ): Promise<{ optOut: OptOutView; created: boolean; changed: boolean }> {
   const now = s.now();
+  const [digests, sealed] = await Promise.all([s.pii.digests(phone), s.pii.seal(tenantId, phone)]);
+  // The row to widen is the one recorded under any key version; a new one takes the current.
   const result = await s.db.execute<OptOutRow & { created: boolean; changed: boolean }>(sql`
-    with upsert as (
-      insert into opt_outs (tenant_id, phone_e164, source, channels, reason, created_at)
-      values (${tenantId}, ${phone}, ${source}, ${sql.param(canonicalChannels(channels))}::text[],
-        ${reason}, ${now})
-      on conflict (tenant_id, phone_e164) do update set channels = ${mergeChannels}
+    with target as (
+      select coalesce((
+        select phone_digest from opt_outs
+        where tenant_id = ${tenantId} and phone_digest = any(${digestList(digests)})
+        order by phone_digest = ${digests[0]} desc limit 1), ${digests[0]}) as digest
+    ), upsert as (
+      insert into opt_outs (tenant_id, phone_digest, phone_sealed, source, channels, reason,
+        created_at)
+      select ${tenantId}, target.digest, ${sealed}, ${source},
+        ${sql.param(canonicalChannels(channels))}::text[], ${reason}, ${now}
+      from target
+      on conflict (tenant_id, phone_digest) do update set channels = ${mergeChannels},
+        phone_sealed = coalesce(opt_outs.phone_sealed, excluded.phone_sealed)
         where not (excluded.channels <@ opt_outs.channels)
-      returning phone_e164, channels, source, reason, created_at, (xmax = 0) as created,
-        true as changed
+      returning phone_digest, phone_sealed, channels, source, reason, created_at,
+        (xmax = 0) as created, true as changed
     )
     select * from upsert
     union all
-    select phone_e164, channels, source, reason, created_at, false, false from opt_outs
-    where tenant_id = ${tenantId} and phone_e164 = ${phone} and not exists (select 1 from upsert)`);
+    select phone_digest, phone_sealed, channels, source, reason, created_at, false, false
+    from opt_outs
+    where tenant_id = ${tenantId} and phone_digest = (select digest from target)
+      and not exists (select 1 from upsert)`);
   const row = result.rows[0];
   if (!row) throw new Error("opt-out upsert returned no row");
-  const optOut = view(row);
+  const optOut = { ...(await view(s, tenantId, row)), phone };
   if (row.changed) {
-    await emitEvent(s, tenantId, "optout.created", { ...optOut, created_at: now.toISOString() });
+    await emitEvent(
+      s,
+      tenantId,
+      "optout.created",
+      { ...optOut, created_at: now.toISOString() },
+      row.phone_digest,
+    );
+    await queueProviderListSync(s, tenantId, phone, "opt_out");
   }
   return { optOut, created: row.created, changed: row.changed };
 }
@@ -127,26 +152,23 @@ export async function recordOptOut(
  * disjoint rows).
  */
 export async function recordOptIn(s: Services, tenantId: string, phone: string): Promise<boolean> {
+  const digests = await s.pii.digests(phone);
+  const mine = sql`tenant_id = ${tenantId} and phone_digest = any(${digestList(digests)})`;
   const result = await s.db.execute<{ changed: number }>(sql`
     with removed as (
-      delete from opt_outs
-      where tenant_id = ${tenantId} and phone_e164 = ${phone} and channels <@ '{sms}'::text[]
+      delete from opt_outs where ${mine} and channels <@ '{sms}'::text[]
       returning 1
     ), narrowed as (
       update opt_outs set channels = array_remove(channels, 'sms')
-      where tenant_id = ${tenantId} and phone_e164 = ${phone} and 'sms' = any(channels)
-        and not (channels <@ '{sms}'::text[])
+      where ${mine} and 'sms' = any(channels) and not (channels <@ '{sms}'::text[])
       returning 1
     )
     select (select count(*) from removed) + (select count(*) from narrowed) as changed`);
   const changed = Number(result.rows[0]?.changed ?? 0) > 0;
   if (changed) {
-    await emitEvent(s, tenantId, "optin.created", {
-      phone,
-      channels: ["sms"],
-      source: "sms",
-      created_at: s.now().toISOString(),
-    });
+    const data = { phone, channels: ["sms"], source: "sms", created_at: s.now().toISOString() };
+    await emitEvent(s, tenantId, "optin.created", data, digests[0]);
+    await queueProviderListSync(s, tenantId, phone, "opt_in");
   }
   return changed;
 }
@@ -191,20 +213,22 @@ export async function createOptOut(s: Services, tenantId: string, input: OptOutI
   );
 }
 
-const optOutColumns = sql`phone_e164, channels, source, reason, created_at`;
+const optOutColumns = sql`phone_digest, phone_sealed, channels, source, reason, created_at`;
 
 export async function getOptOut(s: Services, tenantId: string, phoneInput: string) {
   const phone = subjectPhoneOrThrow(s, phoneInput);
+  const digests = await s.pii.digests(phone);
   const result = await s.db.execute<OptOutRow>(sql`
-    select ${optOutColumns} from opt_outs where tenant_id = ${tenantId} and phone_e164 = ${phone}`);
+    select ${optOutColumns} from opt_outs
+    where tenant_id = ${tenantId} and phone_digest = any(${digestList(digests)}) limit 1`);
   const row = result.rows[0];
   if (!row) throw new ApiError("not_found", `${phone} has not opted out`);
-  return view(row);
+  return view(s, tenantId, row);
 }
 
-/** The cursor is opaque to clients: the last number of the page, base64url-encoded. */
-const encodeCursor = (phone: string) =>
-  btoa(phone).replaceAll("+", "-").replaceAll("/", "_").replaceAll("=", "");
+/** The cursor is opaque to clients: the last digest of the page, base64url-encoded. */
+const encodeCursor = (digest: string) =>
+  btoa(digest).replaceAll("+", "-").replaceAll("/", "_").replaceAll("=", "");
 
 function decodeCursor(cursor: string): string {
   try {
@@ -216,12 +240,13 @@ function decodeCursor(cursor: string): string {
   }
 }
 
+/** A page of opt-outs in digest order (stable, and says nothing about the numbers). */
 async function optOutPage(s: Services, tenantId: string, after: string | null, limit: number) {
   const result = await s.db.execute<OptOutRow>(sql`
     select ${optOutColumns} from opt_outs
-    where tenant_id = ${tenantId} ${after === null ? sql`` : sql`and phone_e164 > ${after}`}
-    order by phone_e164 limit ${limit}`);
-  return result.rows.map(view);
+    where tenant_id = ${tenantId} ${after === null ? sql`` : sql`and phone_digest > ${after}`}
+    order by phone_digest limit ${limit}`);
+  return result.rows;
 }
 
 /** A page of the tenant's opt-outs, by number. */
@@ -232,23 +257,29 @@ export async function listOptOuts(
 ) {
   const after = query.cursor ? decodeCursor(query.cursor) : null;
   const rows = await optOutPage(s, tenantId, after, query.limit + 1);
-  const data = rows.slice(0, query.limit);
-  const last = data.at(-1);
-  return { data, next_cursor: rows.length > query.limit && last ? encodeCursor(last.phone) : null };
+  const page = rows.slice(0, query.limit);
+  const data = await Promise.all(page.map((row) => view(s, tenantId, row)));
+  const last = page.at(-1);
+  const more = rows.length > query.limit && last;
+  return { data, next_cursor: more ? encodeCursor(last.phone_digest) : null };
 }
 
 const EXPORT_PAGE = 5_000;
 
-/** Every opt-out of the tenant as CSV (read in pages by number), re-importable as is. */
+/**
+ * Every opt-out of the tenant as CSV (read in pages), re-importable as is. Erased people
+ * have no number left to export: their suppression stays here, by digest only.
+ */
 export async function exportOptOuts(s: Services, tenantId: string): Promise<string> {
   const parts = [`${OPT_OUT_CSV_HEADER}\r\n`];
   let after: string | null = null;
   for (;;) {
     const page = await optOutPage(s, tenantId, after, EXPORT_PAGE);
-    parts.push(optOutCsvLines(page));
+    const views = await Promise.all(page.map((row) => view(s, tenantId, row)));
+    parts.push(optOutCsvLines(views.flatMap((v) => (v.phone ? [{ ...v, phone: v.phone }] : []))));
     const last = page.at(-1);
     if (!last || page.length < EXPORT_PAGE) return parts.join("");
-    after = last.phone;
+    after = last.phone_digest;
   }
 }
 
@@ -276,15 +307,23 @@ export async function importOptOuts(s: Services, tenantId: string, csv: string) 
   let imported = 0;
   if (byPhone.size > 0) {
     const entries = [...byPhone];
+    // Under the current HMAC key: during a key rotation, a number already opted out under the
+    // old key gets a second row (both suppress; START clears both).
+    const [digests, sealed] = await Promise.all([
+      Promise.all(entries.map(([phone]) => s.pii.digest(phone))),
+      Promise.all(entries.map(([phone]) => s.pii.seal(tenantId, phone))),
+    ]);
     const result = await s.db.execute(sql`
-      insert into opt_outs (tenant_id, phone_e164, source, channels, reason, created_at)
-      select ${tenantId}, r.phone, r.source, string_to_array(r.channels, ','),
+      insert into opt_outs (tenant_id, phone_digest, phone_sealed, source, channels, reason,
+        created_at)
+      select ${tenantId}, r.digest, r.sealed, r.source, string_to_array(r.channels, ','),
         nullif(r.reason, ''), ${s.now()}
-      from unnest(${sql.param(entries.map(([phone]) => phone))}::text[],
+      from unnest(${sql.param(digests)}::text[], ${sql.param(sealed)}::text[],
         ${sql.param(entries.map(([, e]) => e.channels.join(",")))}::text[],
         ${sql.param(entries.map(([, e]) => e.source))}::text[],
-        ${sql.param(entries.map(([, e]) => e.reason))}::text[]) as r(phone, channels, source, reason)
-      on conflict (tenant_id, phone_e164) do update set channels = ${mergeChannels}
+        ${sql.param(entries.map(([, e]) => e.reason))}::text[])
+        as r(digest, sealed, channels, source, reason)
+      on conflict (tenant_id, phone_digest) do update set channels = ${mergeChannels}
         where not (excluded.channels <@ opt_outs.channels)`);
     imported = result.rowCount ?? 0;
   }
@@ -339,21 +378,25 @@ export async function removeOptOutWithConsent(
   const now = s.now();
   const givenAt = consentGivenAt(s, consent.givenAt);
   const id = newId("cns", now.getTime());
+  const [digests, sealed] = await Promise.all([
+    s.pii.digests(phone),
+    sealConsent(s, tenantId, phone, consent),
+  ]);
+  const mine = sql`tenant_id = ${tenantId} and phone_digest = any(${digestList(digests)})`;
   const result = await s.db.execute<{ opted_out_at: string | null; consent_id: string | null }>(
     sql`
     with target as (
-      select created_at from opt_outs
-      where tenant_id = ${tenantId} and phone_e164 = ${phone} for update
+      select max(created_at) as created_at from (
+        select created_at from opt_outs where ${mine} for update) locked
     ), consent as (
-      insert into consents (id, tenant_id, phone_e164, purpose, method, withdrawn, given_at, ip,
-        user_agent, evidence, created_at)
-      select ${id}, ${tenantId}, ${phone}, ${consent.purpose}, ${consent.method}, false,
-        ${givenAt}, ${consent.ip ?? null}, ${consent.userAgent ?? null}, ${consent.evidence}, ${now}
+      insert into consents (id, tenant_id, phone_digest, phone_sealed, purpose, method, withdrawn,
+        given_at, evidence_sealed, created_at)
+      select ${id}, ${tenantId}, ${digests[0]}, ${sealed.phoneSealed}, ${consent.purpose},
+        ${consent.method}, false, ${givenAt}, ${sealed.evidenceSealed}, ${now}
       from target where target.created_at <= ${givenAt}
       returning id
     ), removed as (
-      delete from opt_outs
-      where tenant_id = ${tenantId} and phone_e164 = ${phone} and exists (select 1 from consent)
+      delete from opt_outs where ${mine} and exists (select 1 from consent)
       returning 1
     )
     select (select created_at from target) as opted_out_at, (select id from consent) as consent_id`,
@@ -367,12 +410,19 @@ export async function removeOptOutWithConsent(
       [{ path: "consent.given_at", message: "given before the opt-out" }],
     );
   }
-  await emitEvent(s, tenantId, "optin.created", {
-    phone,
-    channels: [...OPT_OUT_CHANNELS],
-    source: "api",
-    consent_id: row.consent_id,
-    created_at: now.toISOString(),
-  });
+  await emitEvent(
+    s,
+    tenantId,
+    "optin.created",
+    {
+      phone,
+      channels: [...OPT_OUT_CHANNELS],
+      source: "api",
+      consent_id: row.consent_id,
+      created_at: now.toISOString(),
+    },
+    digests[0],
+  );
+  await queueProviderListSync(s, tenantId, phone, "opt_in");
   return { consent_id: row.consent_id };
 }

@@ -9,8 +9,17 @@ import {
   africasTalkingDefaultBaseUrl,
   createAfricasTalkingProvider,
 } from "../providers/africastalking";
-import { createSmsVoiceProvider, smsVoiceDefaultBaseUrl } from "../providers/aws-sms-voice";
-import { createSnsProvider, snsDefaultBaseUrl } from "../providers/aws-sns";
+import {
+  createSmsVoiceProvider,
+  type SmsVoiceConfig,
+  smsVoiceDefaultBaseUrl,
+} from "../providers/aws-sms-voice";
+import { createSnsProvider, type SnsConfig, snsDefaultBaseUrl } from "../providers/aws-sns";
+import {
+  createSmsVoiceOptOutList,
+  createSnsOptOutList,
+  type OptOutListClient,
+} from "../providers/opt-out-lists";
 import { createTwilioProvider } from "../providers/twilio";
 import type { Provider } from "../providers/types";
 
@@ -126,24 +135,12 @@ function build(
     case "aws-sns": {
       const a = creds["aws-sns"];
       if (!a) return null;
-      return createSnsProvider({
-        credentials: awsCredentials(a),
-        region: a.region,
-        baseUrl: c.AWS_SNS_BASE_URL ?? snsDefaultBaseUrl(a.region),
-        timeoutMs,
-        defaultSenderId: a.default_sender_id,
-      });
+      return createSnsProvider(snsConfig(a, c));
     }
     case "aws-sms-voice": {
       const a = creds["aws-sms-voice"];
       if (!a) return null;
-      return createSmsVoiceProvider({
-        credentials: awsCredentials(a),
-        region: a.region,
-        baseUrl: c.AWS_SMS_VOICE_BASE_URL ?? smsVoiceDefaultBaseUrl(a.region),
-        timeoutMs,
-        configurationSetName: a.configuration_set,
-      });
+      return createSmsVoiceProvider(smsVoiceConfig(a, c));
     }
     case "africastalking": {
       const at = creds.africastalking;
@@ -158,6 +155,22 @@ function build(
     }
   }
 }
+
+const snsConfig = (a: ProviderCredentials["aws-sns"], c: Config): SnsConfig => ({
+  credentials: awsCredentials(a),
+  region: a.region,
+  baseUrl: c.AWS_SNS_BASE_URL ?? snsDefaultBaseUrl(a.region),
+  timeoutMs: c.PROVIDER_TIMEOUT_MS,
+  defaultSenderId: a.default_sender_id,
+});
+
+const smsVoiceConfig = (a: ProviderCredentials["aws-sms-voice"], c: Config): SmsVoiceConfig => ({
+  credentials: awsCredentials(a),
+  region: a.region,
+  baseUrl: c.AWS_SMS_VOICE_BASE_URL ?? smsVoiceDefaultBaseUrl(a.region),
+  timeoutMs: c.PROVIDER_TIMEOUT_MS,
+  configurationSetName: a.configuration_set,
+});
 
 const awsCredentials = (a: {
   access_key_id: string;
@@ -199,8 +212,27 @@ export const credentialContext = (tenantId: string, provider: string) =>
 export async function availableProviders(
   s: Services,
   tenantId: string,
-  tenantSealed: { provider: string; ciphertext: string }[],
+  tenantSealed: SealedCredentials[],
 ): Promise<AvailableProviders> {
+  const c = s.config;
+  const { creds, tenantOwned } = await mergedCredentials(s, tenantId, tenantSealed);
+  const disabled = new Set(c.PROVIDERS_DISABLED?.split(",").map((p) => p.trim()));
+  const providers: Partial<Record<ProviderName, Provider>> = {};
+  const defaultSenderProviders: ProviderName[] = [];
+  for (const name of PROVIDER_NAMES) {
+    if (disabled.has(name) && !tenantOwned.has(name)) continue;
+    const provider = build(name, creds, c);
+    if (!provider) continue;
+    providers[name] = provider;
+    if (hasDefaultSender(name, creds)) defaultSenderProviders.push(name);
+  }
+  return { providers, defaultSenderProviders };
+}
+
+type SealedCredentials = { provider: string; ciphertext: string };
+
+/** The deployment's credentials, overridden by those the tenant brought. */
+async function mergedCredentials(s: Services, tenantId: string, tenantSealed: SealedCredentials[]) {
   const c = s.config;
   const creds: Partial<ProviderCredentials> = deploymentCredentials(c);
   const tenantOwned = new Set<ProviderName>();
@@ -218,17 +250,34 @@ export async function availableProviders(
       tenantOwned.add(name);
     }
   }
-  const disabled = new Set(c.PROVIDERS_DISABLED?.split(",").map((p) => p.trim()));
-  const providers: Partial<Record<ProviderName, Provider>> = {};
-  const defaultSenderProviders: ProviderName[] = [];
-  for (const name of PROVIDER_NAMES) {
-    if (disabled.has(name) && !tenantOwned.has(name)) continue;
-    const provider = build(name, creds, c);
-    if (!provider) continue;
-    providers[name] = provider;
-    if (hasDefaultSender(name, creds)) defaultSenderProviders.push(name);
-  }
-  return { providers, defaultSenderProviders };
+  return { creds, tenantOwned };
+}
+
+/** Providers with an opt-out list of their own that the gateway keeps in step. */
+export const OPT_OUT_LIST_PROVIDERS = ["aws-sms-voice", "aws-sns"] as const;
+
+/** Clients for the opt-out lists of the tenant's AWS providers (its own credentials first). */
+export async function optOutListClients(
+  s: Services,
+  tenantId: string,
+): Promise<Partial<Record<(typeof OPT_OUT_LIST_PROVIDERS)[number], OptOutListClient>>> {
+  const c = s.config;
+  const rows = await s.db
+    .select({ provider: providerCredentials.provider, ciphertext: providerCredentials.ciphertext })
+    .from(providerCredentials)
+    .where(eq(providerCredentials.tenantId, tenantId));
+  const { creds } = await mergedCredentials(s, tenantId, rows);
+  const voice = creds["aws-sms-voice"];
+  const sns = creds["aws-sns"];
+  return {
+    ...(voice && {
+      "aws-sms-voice": createSmsVoiceOptOutList({
+        ...smsVoiceConfig(voice, c),
+        optOutListName: c.AWS_SMS_OPT_OUT_LIST,
+      }),
+    }),
+    ...(sns && { "aws-sns": createSnsOptOutList(snsConfig(sns, c)) }),
+  };
 }
 
 /**

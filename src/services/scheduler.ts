@@ -6,6 +6,8 @@ import {
   releaseMessage,
   settleAbandonedAttempts,
 } from "./dispatch";
+import { pushDue } from "./provider-list-sync";
+import { type PurgeSummary, purgeExpiredPersonalData } from "./retention";
 import { deliverDueWebhooks } from "./webhook-delivery";
 
 /** Parallel dispatches per tick: below the pool size and Workers' 6 open connections. */
@@ -18,12 +20,15 @@ export interface TickSummary {
   expired: number;
   claimed: number;
   webhooks: number;
+  optOutListsPushed: number;
+  purged: PurgeSummary;
 }
 
 /**
  * One Cron tick: settle attempts whose isolate died, fail unknown outcomes past
  * their deadline, then claim a bounded batch of due messages and dispatch them,
- * then deliver due customer webhooks (retries and dead letters).
+ * then deliver due customer webhooks (retries and dead letters), push opt-outs to the
+ * providers' lists, and purge personal data past its retention.
  * What does not fit stays due for the next tick, so a tick stays within one
  * invocation's CPU and subrequest limits.
  */
@@ -48,6 +53,9 @@ export async function runSchedulerTick(s: Services, now: Date): Promise<TickSumm
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
   const webhooks = await deliverDueWebhooks(s, now, budgetEndsAt);
-  s.log.info("scheduler tick", { abandoned, expired, claimed: claimed.length, webhooks });
-  return { abandoned, expired, claimed: claimed.length, webhooks };
+  const optOutListsPushed = await pushDue(s, now);
+  const purged = await purgeExpiredPersonalData(s, now);
+  const summary = { abandoned, expired, claimed: claimed.length, webhooks, optOutListsPushed };
+  s.log.info("scheduler tick", { ...summary, purged });
+  return { ...summary, purged };
 }

@@ -9,6 +9,7 @@ import { planSend, type SendPlan } from "../domain/send-plan";
 import { ApiError } from "../errors";
 import { newId } from "../lib/ids";
 import type { Principal } from "./api-keys";
+import { recordBlockedSend } from "./audit";
 import { promotionalBody } from "./consents";
 import { destinationOrThrow } from "./phone";
 import { deploymentProviderNames } from "./provider-registry";
@@ -85,11 +86,12 @@ export async function acceptMessage(
   respondLater: boolean,
 ): Promise<AcceptResult> {
   const phone = destinationOrThrow(s, input.to);
+  const digests = await s.pii.digests(phone.e164);
   // Compliance: promotional messages need marketing consent and end with the opt-out footer,
   // counted in the segments and the price (one query, for promotional messages only).
   const body =
     input.type === "promotional"
-      ? await promotionalBody(s, principal.tenantId, phone.e164, input.body)
+      ? await promotionalBody(s, principal.tenantId, phone.e164, digests, input.body)
       : input.body;
   if (input.from) await requireOwnSender(s, principal.tenantId, input.from);
   if (principal.mode === "live") await requireSomeProvider(s, principal.tenantId);
@@ -124,15 +126,22 @@ export async function acceptMessage(
     currency: cost.currency,
     created_at: now.toISOString(),
   };
+  const storeResponse = idempotency !== null && !respondLater;
+  const [toSealed, bodySealed, responseSealed] = await Promise.all([
+    s.pii.seal(principal.tenantId, phone.e164),
+    s.pii.seal(principal.tenantId, body),
+    storeResponse ? s.pii.sealJson(principal.tenantId, response) : null,
+  ]);
   const row = {
     id: response.id,
     tenantId: principal.tenantId,
     apiKeyId: principal.keyId,
     mode: principal.mode,
-    to: phone.e164,
+    toSealed,
+    recipientDigests: digests,
     country: phone.country,
     from: input.from ?? null,
-    body,
+    bodySealed,
     type: input.type,
     encoding: analysis.encoding,
     segments: analysis.segments,
@@ -140,7 +149,7 @@ export async function acceptMessage(
     currency: cost.currency,
     metadata: input.metadata ?? null,
     status: plan.status,
-    statusReason: plan.status === "expired" ? plan.reason : null,
+    statusReason: plan.status === "queued" ? null : plan.reason,
     // An expired message is final at once: it never reaches a provider.
     dispatchState: plan.status === "expired" ? ("done" as const) : ("pending" as const),
     completedAt: plan.status === "expired" ? now : null,
@@ -153,8 +162,8 @@ export async function acceptMessage(
     deadlineAt: plan.deadline,
     idempotencyKey: idempotency?.key ?? null,
     requestHash: idempotency?.requestHash ?? null,
-    responseStatus: idempotency && !respondLater ? 202 : null,
-    responseBody: idempotency && !respondLater ? response : null,
+    responseStatus: storeResponse ? 202 : null,
+    responseSealed,
     createdAt: now,
     updatedAt: now,
   };
@@ -164,14 +173,13 @@ export async function acceptMessage(
     .onConflictDoNothing({ target: [messages.tenantId, messages.idempotencyKey] })
     .returning({ id: messages.id })
     .catch((error: unknown) => {
-      if (refusedAsOptedOut(error)) {
-        throw new ApiError(
-          "recipient_opted_out",
-          `${phone.e164} opted out of this sender's messages`,
-        );
-      }
+      if (refusedAsOptedOut(error)) return null;
       throw error;
     });
+  if (inserted === null) {
+    await recordBlockedSend(s, principal.tenantId, digests[0], input.type, "recipient_opted_out");
+    throw new ApiError("recipient_opted_out", `${phone.e164} opted out of this sender's messages`);
+  }
   if (inserted.length > 0 || !idempotency) return { kind: "accepted", response };
   return replay(s, principal.tenantId, idempotency);
 }
@@ -224,8 +232,9 @@ async function replay(
       "This Idempotency-Key was used with a different request body",
     );
   }
-  if (original.responseStatus !== null) {
-    return { kind: "replayed", status: original.responseStatus, body: original.responseBody };
+  if (original.responseStatus !== null && original.responseSealed !== null) {
+    const body = await s.pii.openJson(tenantId, original.responseSealed);
+    return { kind: "replayed", status: original.responseStatus, body };
   }
   if (s.now().getTime() - original.createdAt.getTime() < IN_FLIGHT_TIMEOUT_MS) {
     throw new ApiError(
@@ -247,7 +256,7 @@ export async function storeResponse(
 ): Promise<void> {
   await s.db
     .update(messages)
-    .set({ responseStatus: status, responseBody: body })
+    .set({ responseStatus: status, responseSealed: await s.pii.sealJson(tenantId, body) })
     .where(and(eq(messages.id, messageId), eq(messages.tenantId, tenantId)));
 }
 

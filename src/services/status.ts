@@ -46,14 +46,18 @@ export async function applyStatus(s: Services, change: StatusChange): Promise<St
     applied: boolean;
     recorded: boolean;
     tenant_id: string | null;
-    to_e164: string | null;
+    to_sealed: string | null;
+    subject_digest: string | null;
   }>(sql`
     with target as (
-      select id, tenant_id, status, to_e164 from messages where id = ${change.messageId} for update
+      select id, tenant_id, status, to_sealed, recipient_digests[1] as subject_digest
+      from messages where id = ${change.messageId} for update
     ), updated as (
       update messages m set
         status = ${change.status},
         status_reason = coalesce(${change.reason ?? null}, m.status_reason),
+        -- An OTP's body lives only until the message is final (privacy: nothing to leak later).
+        body_sealed = case when ${final} and m.type = 'otp' then null else m.body_sealed end,
         updated_at = ${now},
         completed_at = case when ${final} then ${now} else m.completed_at end,
         dispatch_state = case when ${final} then 'done' else m.dispatch_state end
@@ -73,21 +77,30 @@ export async function applyStatus(s: Services, change: StatusChange): Promise<St
     )
     select exists (select 1 from target) as found, exists (select 1 from updated) as applied,
       exists (select 1 from recorded) as recorded,
-      (select tenant_id from target) as tenant_id, (select to_e164 from target) as to_e164`);
+      (select tenant_id from target) as tenant_id, (select to_sealed from target) as to_sealed,
+      (select subject_digest from target) as subject_digest`);
   const row = result.rows[0];
   if (!row?.found || !row.tenant_id) return "unknown_message";
   if (!row.recorded) return "duplicate";
   if (!row.applied) return "ignored";
   if (EVENT_STATUSES.has(change.status)) {
-    await emitEvent(s, row.tenant_id, `message.${change.status}` as EventType, {
+    const to = row.to_sealed ? await s.pii.open(row.tenant_id, row.to_sealed) : null;
+    const data = {
       message_id: change.messageId,
       status: change.status,
-      to: row.to_e164,
+      to,
       provider: change.provider ?? null,
       error_code: change.errorCode ?? null,
       reason: change.reason ?? null,
       occurred_at: change.occurredAt.toISOString(),
-    });
+    };
+    await emitEvent(
+      s,
+      row.tenant_id,
+      `message.${change.status}` as EventType,
+      data,
+      row.subject_digest,
+    );
   }
   return "applied";
 }
@@ -125,7 +138,8 @@ export async function receiveReceipt(
   return { outcome, ...(messageId ? { messageId } : {}) };
 }
 
-interface ResendCandidate extends StoredRoutable, Record<string, unknown> {
+interface ResendCandidate extends Omit<StoredRoutable, "to_e164">, Record<string, unknown> {
+  to_sealed: string | null;
   mode: string;
   status: MessageStatus;
   resent: boolean;
@@ -143,7 +157,7 @@ async function resendInstead(s: Services, messageId: string, receipt: Receipt): 
   if (receipt.status !== "undelivered" && receipt.status !== "failed") return false;
   const types = s.config.RESEND_ON_FAILURE_TYPES.split(",").map((t) => t.trim());
   const result = await s.db.execute<ResendCandidate>(sql`
-    select tenant_id, mode, type, status, resent, to_e164, country, segments, from_sender,
+    select tenant_id, mode, type, status, resent, to_sealed, country, segments, from_sender,
       pinned_provider,
       array(select a.provider from message_attempts a
             where a.message_id = m.id and a.started_at >= m.round_started_at) as tried
@@ -152,7 +166,11 @@ async function resendInstead(s: Services, messageId: string, receipt: Receipt): 
   if (m?.mode !== "live" || m.resent || isFinal(m.status) || !types.includes(m.type)) {
     return false;
   }
-  const { decision } = await routeStored(s, m);
+  if (m.to_sealed === null) return false; // erased: nothing left to send to
+  const { decision } = await routeStored(s, {
+    ...m,
+    to_e164: await s.pii.open(m.tenant_id, m.to_sealed),
+  });
   if (!decision.chain.some((step) => !m.tried.includes(step.provider))) return false;
   const now = s.now();
   const reason = `resent after ${receipt.status} receipt${receipt.errorCode ? ` (${receipt.errorCode})` : ""}`;
@@ -173,6 +191,9 @@ async function resendInstead(s: Services, messageId: string, receipt: Receipt): 
   return (claimed.rowCount ?? 0) > 0;
 }
 
+/** The sealing context of unmatched receipts, which belong to no tenant. */
+export const UNMATCHED_CONTEXT = "unmatched-receipt";
+
 async function keepUnmatched(s: Services, receipt: Receipt): Promise<void> {
   const now = s.now();
   s.log.warn("receipt for an unknown message", {
@@ -190,7 +211,8 @@ async function keepUnmatched(s: Services, receipt: Receipt): Promise<void> {
       status: receipt.status,
       providerStatus: receipt.providerStatus,
       errorCode: receipt.errorCode ?? null,
-      payload: receipt.raw ?? {},
+      // No tenant yet: sealed under a fixed context. Purged after the body retention.
+      payloadSealed: await s.pii.sealJson(UNMATCHED_CONTEXT, receipt.raw ?? {}),
       receivedAt: now,
     })
     .onConflictDoNothing();

@@ -63,7 +63,8 @@ type ClaimedDelivery = {
   endpoint_id: string;
   tenant_id: string;
   event_type: string;
-  payload: { id: string; type: string; created_at: string; data: unknown };
+  /** `{ id, type, created_at, data }`, sealed (events carry numbers and bodies). */
+  payload_sealed: string;
   attempts: number;
   created_at: string | Date;
   url: string;
@@ -119,7 +120,7 @@ async function claimDeliveries(
         attempts = d.attempts + 1
       from chosen c, webhook_endpoints e
       where d.id = c.id and e.id = d.endpoint_id and ${due}
-      returning d.id, d.endpoint_id, d.tenant_id, d.event_type, d.payload, d.attempts,
+      returning d.id, d.endpoint_id, d.tenant_id, d.event_type, d.payload_sealed, d.attempts,
         d.created_at, e.url, e.secret_ciphertext, e.status as endpoint_status, e.disabled_reason`);
     return claimed.rows;
   });
@@ -228,8 +229,8 @@ async function post(s: Services, d: ClaimedDelivery): Promise<string | null> {
     d.secret_ciphertext,
   ).catch(() => null);
   if (typeof secret !== "string") return "the endpoint's signing secret cannot be decrypted";
-  const { id, type, created_at, data } = d.payload;
-  const body = JSON.stringify({ id, type, created_at, data });
+  const body = await s.pii.open(d.tenant_id, d.payload_sealed).catch(() => null);
+  if (body === null) return "the event's payload cannot be decrypted";
   // The wall clock, not the claim's: receivers reject signatures older than a few minutes.
   const timestamp = s.now();
   let response: Response;

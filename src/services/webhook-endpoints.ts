@@ -186,7 +186,7 @@ export async function listDeliveries(
     created_at: string | Date;
     delivered_at: string | Date | null;
   }>(sql`
-    select id, payload->>'id' as event_id, event_type, status, attempts, next_attempt_at,
+    select id, event_id, event_type, status, attempts, next_attempt_at,
       last_error, created_at, delivered_at
     from webhook_deliveries
     where endpoint_id = ${endpointId} and tenant_id = ${tenantId}

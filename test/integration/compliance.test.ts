@@ -284,13 +284,16 @@ describe("opt-outs", () => {
       await postJson("/v1/opt-outs", { phone, reason: 'said "no, thanks"' }, tenant.auth);
     }
     const first = await api("/v1/opt-outs?limit=2", { headers: tenant.auth });
+    // Pages follow the keyed digests (numbers are not stored in clear): every number once.
     const page1 = (await first.json()) as { data: { phone: string }[]; next_cursor: string };
-    expect(page1.data.map((o) => o.phone)).toEqual(phones.slice(0, 2));
+    expect(page1.data).toHaveLength(2);
     const second = await api(`/v1/opt-outs?limit=2&cursor=${page1.next_cursor}`, {
       headers: tenant.auth,
     });
     const page2 = (await second.json()) as { data: { phone: string }[]; next_cursor: null };
-    expect(page2).toMatchObject({ data: [{ phone: phones[2] }], next_cursor: null });
+    expect(page2).toMatchObject({ data: [{}], next_cursor: null });
+    const listed = [...page1.data, ...page2.data].map((o) => o.phone);
+    expect(listed.toSorted()).toEqual(phones);
 
     const csv = await api("/v1/opt-outs", { headers: { ...tenant.auth, accept: "text/csv" } });
     expect(csv.status).toBe(200);
@@ -298,7 +301,7 @@ describe("opt-outs", () => {
     const text = await csv.text();
     const lines = text.trimEnd().split("\r\n");
     expect(lines[0]).toBe("phone,channels,source,reason,created_at");
-    expect(lines.slice(1).map((line) => line.split(",")[0])).toEqual(phones);
+    expect(lines.slice(1).map((line) => line.split(",")[0])).toEqual(listed);
     expect(lines[1]).toContain('sms;email;voice;web;other,api,"said ""no, thanks""",');
     const byQuery = await api("/v1/opt-outs?format=csv", { headers: tenant.auth });
     expect(await byQuery.text()).toBe(text);
