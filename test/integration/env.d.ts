@@ -7,6 +7,7 @@ declare module "cloudflare:test" {
     ADMIN_TOKEN: string;
     TWILIO_BASE_URL: string;
     TWILIO_AUTH_TOKEN: string;
+    TWILIO_ACCOUNT_SID: string;
     AWS_SNS_BASE_URL: string;
     AWS_SMS_VOICE_BASE_URL: string;
     AFRICASTALKING_BASE_URL: string;

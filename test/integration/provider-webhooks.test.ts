@@ -14,9 +14,12 @@ import { acceptMessage } from "../../src/services/send";
 import {
   expectProblem,
   getMessage,
+  liveTenantWith,
   newTenant,
   postJson,
   type TestTenant,
+  twilioInbound,
+  twilioSignature,
   uniqueSenderNumber,
   withServices,
 } from "./support";
@@ -74,44 +77,9 @@ beforeEach(async () => {
   }
 });
 
-async function liveTenantWith(sender: Record<string, unknown>): Promise<TestTenant> {
-  const tenant = await newTenant({ mode: "live" });
-  const response = await postJson("/v1/senders", sender, tenant.auth);
-  expect(response.status).toBe(201);
-  return tenant;
-}
-
 async function send(tenant: TestTenant, body: Record<string, unknown>) {
   const response = await postJson("/v1/messages", body, { ...tenant.auth, prefer: "wait" });
   return (await response.json()) as { id: string; provider: string; status: string };
-}
-
-/** HMAC-SHA1 of URL + sorted params, base64: Twilio's scheme, written here independently. */
-async function twilioSignature(token: string, url: string, params: Record<string, string>) {
-  const data = Object.keys(params)
-    .sort()
-    .reduce((acc, key) => acc + key + params[key], url);
-  const key = await crypto.subtle.importKey(
-    "raw",
-    new TextEncoder().encode(token),
-    { name: "HMAC", hash: "SHA-1" },
-    false,
-    ["sign"],
-  );
-  const mac = await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(data));
-  return btoa(String.fromCharCode(...new Uint8Array(mac)));
-}
-
-async function twilioInbound(params: Record<string, string>, token = env.TWILIO_AUTH_TOKEN) {
-  const url = "https://gateway.test/webhooks/twilio/inbound";
-  return SELF.fetch(url, {
-    method: "POST",
-    headers: {
-      "content-type": "application/x-www-form-urlencoded",
-      "x-twilio-signature": await twilioSignature(token, url, params),
-    },
-    body: new URLSearchParams(params).toString(),
-  });
 }
 
 describe("Twilio status callbacks", () => {

@@ -154,3 +154,39 @@ export async function expectProblem(
 /** A sender number no other test registered (a number or short code belongs to one tenant). */
 export const uniqueSenderNumber = () =>
   `+1628${String(Math.floor(Math.random() * 10_000_000)).padStart(7, "0")}`;
+
+/** A live-key tenant with one registered sender. */
+export async function liveTenantWith(sender: Record<string, unknown>): Promise<TestTenant> {
+  const tenant = await newTenant({ mode: "live" });
+  const response = await postJson("/v1/senders", sender, tenant.auth);
+  expect(response.status).toBe(201);
+  return tenant;
+}
+
+/** HMAC-SHA1 of URL + sorted params, base64: Twilio's scheme, written here independently. */
+export async function twilioSignature(token: string, url: string, params: Record<string, string>) {
+  const data = Object.keys(params)
+    .sort()
+    .reduce((acc, key) => acc + key + params[key], url);
+  const key = await crypto.subtle.importKey(
+    "raw",
+    new TextEncoder().encode(token),
+    { name: "HMAC", hash: "SHA-1" },
+    false,
+    ["sign"],
+  );
+  const mac = await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(data));
+  return btoa(String.fromCharCode(...new Uint8Array(mac)));
+}
+
+export async function twilioInbound(params: Record<string, string>, token = env.TWILIO_AUTH_TOKEN) {
+  const url = "https://gateway.test/webhooks/twilio/inbound";
+  return SELF.fetch(url, {
+    method: "POST",
+    headers: {
+      "content-type": "application/x-www-form-urlencoded",
+      "x-twilio-signature": await twilioSignature(token, url, params),
+    },
+    body: new URLSearchParams(params).toString(),
+  });
+}
