@@ -476,3 +476,15 @@ export function checkQuietHours(input: QuietHoursInput): QuietHoursDecision {
   }
   return { allowed: false, nextAllowedAt: new Date(next), zones };
 }
+
+/**
+ * The policy for one tenant: its own document (if any) on top of the deployment's
+ * (QUIET_HOURS_POLICY, else the shipped default).
+ */
+export function effectiveQuietHours(
+  deployment: QuietHoursPolicy | undefined,
+  tenant: QuietHoursPolicy | null | undefined,
+): QuietHoursPolicy {
+  const base = deployment ?? DEFAULT_QUIET_HOURS;
+  return tenant ? mergeQuietHoursPolicies(base, tenant) : base;
+}

@@ -1,6 +1,7 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../app-env";
 import { CONSENT_METHODS, CONSENT_PURPOSES, DEFAULT_OPT_OUT_FOOTER } from "../domain/compliance";
+import { quietHoursPolicySchema } from "../domain/quiet-hours";
 import { requireScope } from "../services/api-keys";
 import { listConsents, recordConsent, setTenantCompliance } from "../services/consents";
 import type { ConsentEvidence } from "../services/opt-outs";
@@ -129,17 +130,24 @@ const eraseSubjectRoute = createRoute({
 });
 
 const ComplianceSettings = z
-  .object({ require_marketing_consent: z.boolean(), opt_out_footer: z.string() })
+  .object({
+    require_marketing_consent: z.boolean(),
+    opt_out_footer: z.string(),
+    quiet_hours: quietHoursPolicySchema.nullable(),
+  })
   .openapi("ComplianceSettings");
 
 const complianceSettingsRoute = createRoute({
   method: "put",
   path: "/v1/admin/tenants/{id}/compliance",
-  summary: "A tenant's consent requirement and opt-out footer",
+  summary: "A tenant's consent requirement, opt-out footer and quiet hours",
   description:
     `\`require_marketing_consent\` (default true): promotional messages need marketing ` +
     `consent on record. \`opt_out_footer\` (default "${DEFAULT_OPT_OUT_FOOTER}") ends every ` +
-    "promotional message; null restores the default. Omitted fields stay as they are.",
+    "promotional message; null restores the default. `quiet_hours` is the tenant's own " +
+    "quiet-hours document, on top of the deployment's (same shape as QUIET_HOURS_POLICY, " +
+    'e.g. `{"transactional": {"start": "08:00", "end": "21:00"}}`); null removes it. ' +
+    "Omitted fields stay as they are.",
   security: [{ adminToken: [] }],
   request: {
     params: z.object({ id: z.string().regex(/^ten_[0-9a-z]{26}$/i) }),
@@ -148,6 +156,7 @@ const complianceSettingsRoute = createRoute({
         .object({
           require_marketing_consent: z.boolean().optional(),
           opt_out_footer: z.string().trim().min(1).max(120).nullable().optional(),
+          quiet_hours: quietHoursPolicySchema.nullable().optional(),
         })
         .strict(),
     ),
@@ -193,6 +202,7 @@ export function complianceRoutes(app: OpenAPIHono<AppEnv>) {
     const settings = await setTenantCompliance(c.var.services, c.req.valid("param").id, {
       requireMarketingConsent: body.require_marketing_consent,
       optOutFooter: body.opt_out_footer,
+      quietHours: body.quiet_hours,
     });
     return c.json(settings, 200);
   });

@@ -1,6 +1,7 @@
 import { and, eq, isNull, sql } from "drizzle-orm";
 import type { Services } from "../context";
 import { apiKeys, tenants } from "../db/schema";
+import type { QuietHoursPolicy } from "../domain/quiet-hours";
 import { ApiError } from "../errors";
 import { randomBase62, sha256Hex } from "../lib/crypto";
 import { newId } from "../lib/ids";
@@ -20,6 +21,8 @@ export interface Principal {
   mode: KeyMode;
   scopes: Scope[];
   expiresAt: string | null;
+  /** The tenant's own quiet-hours policy (on top of the deployment's), cached with the key. */
+  quietHours?: QuietHoursPolicy | null;
 }
 
 /** What the cache holds for a key hash: the principal, or a tombstone after revocation. */
@@ -138,6 +141,18 @@ export async function revokeKey(s: Services, tenantId: string, keyId: string): P
 }
 
 /**
+ * Drops the tenant's cached principals after a change to what they carry (its quiet-hours
+ * policy): the next request reads the database. Revoked keys keep their tombstones.
+ */
+export async function forgetTenantKeys(s: Services, tenantId: string): Promise<void> {
+  const rows = await s.db
+    .select({ hash: apiKeys.hash })
+    .from(apiKeys)
+    .where(and(eq(apiKeys.tenantId, tenantId), isNull(apiKeys.revokedAt)));
+  if (rows.length > 0) await s.redis.del(...rows.map((row) => cacheKey(row.hash)));
+}
+
+/**
  * Resolves a bearer key to its principal: one Redis round trip when cached,
  * else one Postgres query that fills the cache. The cache write is `NX`, so it
  * can never overwrite a revocation tombstone written meanwhile.
@@ -146,16 +161,21 @@ export async function authenticate(s: Services, key: string): Promise<Principal>
   const hash = await sha256Hex(key);
   let cached = await s.redis.get<CachedKey>(cacheKey(hash));
   if (!cached) {
-    const [row] = await s.db.select().from(apiKeys).where(eq(apiKeys.hash, hash));
+    const [row] = await s.db
+      .select({ key: apiKeys, quietHours: tenants.quietHoursPolicy })
+      .from(apiKeys)
+      .innerJoin(tenants, eq(tenants.id, apiKeys.tenantId))
+      .where(eq(apiKeys.hash, hash));
     if (!row) throw new ApiError("unauthorized", "The API key is not valid");
-    cached = row.revokedAt
+    cached = row.key.revokedAt
       ? { revoked: true }
       : {
-          keyId: row.id,
-          tenantId: row.tenantId,
-          mode: row.mode,
-          scopes: row.scopes as Scope[],
-          expiresAt: row.expiresAt?.toISOString() ?? null,
+          keyId: row.key.id,
+          tenantId: row.key.tenantId,
+          mode: row.key.mode,
+          scopes: row.key.scopes as Scope[],
+          expiresAt: row.key.expiresAt?.toISOString() ?? null,
+          quietHours: (row.quietHours as QuietHoursPolicy | null) ?? null,
         };
     await s.redis.set(cacheKey(hash), cached, { ex: CACHE_TTL_SECONDS, nx: true });
   }

@@ -6,8 +6,10 @@ import {
   DEFAULT_OPT_OUT_FOOTER,
   withOptOutFooter,
 } from "../domain/compliance";
+import type { QuietHoursPolicy } from "../domain/quiet-hours";
 import { ApiError } from "../errors";
 import { newId } from "../lib/ids";
+import { forgetTenantKeys } from "./api-keys";
 import { recordBlockedSend } from "./audit";
 import { consentGivenAt, subjectPhoneOrThrow } from "./opt-outs";
 
@@ -162,6 +164,8 @@ export async function promotionalBody(
 export interface ComplianceSettings {
   require_marketing_consent: boolean;
   opt_out_footer: string;
+  /** The tenant's own quiet-hours document (on top of the deployment's), or null. */
+  quiet_hours: QuietHoursPolicy | null;
 }
 
 /** Admin: a tenant's consent requirement and footer (null restores the default footer). */
@@ -171,6 +175,7 @@ export async function setTenantCompliance(
   input: {
     requireMarketingConsent?: boolean | undefined;
     optOutFooter?: string | null | undefined;
+    quietHours?: QuietHoursPolicy | null | undefined;
   },
 ): Promise<ComplianceSettings> {
   const sets = [
@@ -178,20 +183,28 @@ export async function setTenantCompliance(
       ? null
       : sql`require_marketing_consent = ${input.requireMarketingConsent}`,
     input.optOutFooter === undefined ? null : sql`opt_out_footer = ${input.optOutFooter}`,
+    input.quietHours === undefined
+      ? null
+      : sql`quiet_hours_policy = ${input.quietHours === null ? null : JSON.stringify(input.quietHours)}::jsonb`,
   ].filter((set) => set !== null);
+  const columns = sql`require_marketing_consent, opt_out_footer, quiet_hours_policy`;
   const result = await s.db.execute<{
     require_marketing_consent: boolean;
     opt_out_footer: string | null;
+    quiet_hours_policy: QuietHoursPolicy | null;
   }>(
     sets.length > 0
       ? sql`update tenants set ${sql.join(sets, sql`, `)} where id = ${tenantId}
-          returning require_marketing_consent, opt_out_footer`
-      : sql`select require_marketing_consent, opt_out_footer from tenants where id = ${tenantId}`,
+          returning ${columns}`
+      : sql`select ${columns} from tenants where id = ${tenantId}`,
   );
   const row = result.rows[0];
   if (!row) throw new ApiError("not_found", `No tenant ${tenantId}`);
+  // The accept path reads the quiet-hours policy from the cached API key: refresh those.
+  if (input.quietHours !== undefined) await forgetTenantKeys(s, tenantId);
   return {
     require_marketing_consent: row.require_marketing_consent,
     opt_out_footer: row.opt_out_footer ?? DEFAULT_OPT_OUT_FOOTER,
+    quiet_hours: row.quiet_hours_policy,
   };
 }

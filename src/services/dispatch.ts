@@ -3,7 +3,7 @@ import type { Services } from "../context";
 import { backoffMs, jittered, type NextStep, nextStep } from "../domain/dispatch-policy";
 import { maskPhonesInText } from "../domain/phone";
 import type { MessageType } from "../domain/providers";
-import { checkQuietHours, DEFAULT_QUIET_HOURS } from "../domain/quiet-hours";
+import { checkQuietHours, effectiveQuietHours, type QuietHoursPolicy } from "../domain/quiet-hours";
 import { recordCall } from "../kv/circuit-breaker";
 import { newId } from "../lib/ids";
 import type { Provider, Sender, SendRequest, SendResult } from "../providers/types";
@@ -44,6 +44,8 @@ export type ClaimedMessage = {
   pinned_provider: string | null;
   deadline_at: string | null;
   recipient_time_zone: string | null;
+  /** The tenant's own quiet-hours policy, read with the claim. */
+  quiet_hours_policy: QuietHoursPolicy | null;
   dlt: { entityId: string; templateId: string } | null;
   /** Providers already tried in this round: failover never calls one twice. */
   tried: string[];
@@ -51,6 +53,7 @@ export type ClaimedMessage = {
 
 const claimedColumns = sql`id, tenant_id, mode, to_sealed, country, from_sender, body_sealed, type, segments,
   status, attempt_count, retry_round, pinned_provider, deadline_at, recipient_time_zone, dlt,
+  (select t.quiet_hours_policy from tenants t where t.id = messages.tenant_id) as quiet_hours_policy,
   array(select a.provider from message_attempts a
         where a.message_id = messages.id and a.started_at >= messages.round_started_at) as tried`;
 
@@ -410,7 +413,7 @@ async function notNow(s: Services, message: Sendable): Promise<boolean> {
     e164: message.to_e164,
     country: message.country,
     now,
-    policy: s.config.QUIET_HOURS_POLICY ?? DEFAULT_QUIET_HOURS,
+    policy: effectiveQuietHours(s.config.QUIET_HOURS_POLICY, message.quiet_hours_policy),
     ...(message.recipient_time_zone ? { recipientTimeZone: message.recipient_time_zone } : {}),
   });
   if (window.allowed) return false;

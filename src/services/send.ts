@@ -4,7 +4,7 @@ import { messages } from "../db/schema";
 import { analyzeBody } from "../domain/encoding";
 import { formatMoney } from "../domain/pricing";
 import type { MessageType, ProviderName } from "../domain/providers";
-import { DEFAULT_QUIET_HOURS } from "../domain/quiet-hours";
+import { effectiveQuietHours } from "../domain/quiet-hours";
 import { planSend, type SendPlan } from "../domain/send-plan";
 import { ApiError } from "../errors";
 import { newId } from "../lib/ids";
@@ -108,7 +108,7 @@ export async function acceptMessage(
     e164: phone.e164,
     country: phone.country,
     now,
-    policy: s.config.QUIET_HOURS_POLICY ?? DEFAULT_QUIET_HOURS,
+    policy: effectiveQuietHours(s.config.QUIET_HOURS_POLICY, principal.quietHours),
     sendAt: input.sendAt,
     validUntil: input.validUntil,
     validitySeconds: input.validitySeconds,

@@ -182,6 +182,7 @@ describe("promotional messages", () => {
     expect(await updated.json()).toEqual({
       require_marketing_consent: false,
       opt_out_footer: "STOP=stop",
+      quiet_hours: null,
     });
     const response = await send(tenant, { to: PERSON, body: "Sale!", type: "promotional" });
     expect(response.status).toBe(202);
@@ -195,6 +196,7 @@ describe("promotional messages", () => {
     expect(await restored.json()).toEqual({
       require_marketing_consent: false,
       opt_out_footer: "Reply STOP to opt out",
+      quiet_hours: null,
     });
   });
 

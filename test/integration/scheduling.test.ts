@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
+  ADMIN,
   api,
   expectProblem,
   getMessage,
@@ -99,6 +100,46 @@ describe("quiet hours and scheduling", () => {
       );
       expect(((await response.json()) as Accepted).status).toBe("queued");
     }
+  });
+
+  it("a tenant's own quiet hours apply on top of the deployment's, to acceptance and dispatch", async () => {
+    const tenant = await newTenant();
+    const setQuietHours = (quiet_hours: unknown) =>
+      api(`/v1/admin/tenants/${tenant.id}/compliance`, {
+        method: "PUT",
+        headers: { "content-type": "application/json", ...ADMIN },
+        body: JSON.stringify({ quiet_hours }),
+      });
+    const night = tomorrowNightInNewYork().toISOString();
+    const transactional = async () => {
+      const response = await postJson(
+        "/v1/messages",
+        { to: "+14155550100", body: "Your order", recipient_timezone: ZONE, send_at: night },
+        tenant.auth,
+      );
+      return (await response.json()) as Accepted;
+    };
+    // The deployment's default: transactional messages have no window.
+    expect(await transactional()).toMatchObject({ status: "scheduled", scheduled_for: night });
+
+    const window = { transactional: { start: "08:00", end: "21:00" } };
+    const set = await setQuietHours(window);
+    expect(set.status).toBe(200);
+    expect(await set.json()).toMatchObject({ quiet_hours: window });
+    const deferred = await transactional();
+    expect(localTime(deferred.scheduled_for ?? "", ZONE)).toBe(
+      `${localTime(night, ZONE).slice(0, 10)} 08:00`,
+    );
+    // Promotional messages keep the deployment's window (the override merges, not replaces).
+    expect(localTime((await sendPromo(tenant)).scheduled_for ?? "", ZONE)).toMatch(/ 08:00$/);
+
+    await expectProblem(
+      await setQuietHours({ transactional: { start: "25:00" } }),
+      422,
+      "validation_failed",
+    );
+    expect(await (await setQuietHours(null)).json()).toMatchObject({ quiet_hours: null });
+    expect(await transactional()).toMatchObject({ status: "scheduled", scheduled_for: night });
   });
 
   it("a send_at in the daytime is scheduled for exactly then", async () => {
