@@ -34,13 +34,16 @@ export function withOptOutFooter(body: string, footer: string): string {
 /**
  * Provider errors that mean the recipient is on the provider's opt-out list: Twilio 21610
  * (replied STOP), Africa's Talking per-recipient 406 UserInBlacklist, End User Messaging's
- * ConflictException DESTINATION_PHONE_NUMBER_OPTED_OUT. Codes are per provider: 406 means
- * nothing of the kind at Twilio.
+ * ConflictException DESTINATION_PHONE_NUMBER_OPTED_OUT, SNS's `OptedOut` error (modelled for
+ * SNS's SMS operations; Publish itself usually takes the message and only the delivery log,
+ * which reaches no webhook, says "Phone number is opted out"). Codes are per provider: 406
+ * means nothing of the kind at Twilio.
  */
 const PROVIDER_OPT_OUT_CODES: Readonly<Record<string, readonly string[]>> = {
   twilio: ["21610"],
   africastalking: ["406"],
   "aws-sms-voice": ["ConflictException:DESTINATION_PHONE_NUMBER_OPTED_OUT"],
+  "aws-sns": ["OptedOut"],
 };
 
 export function isProviderOptOut(provider: string, errorCode: string | undefined): boolean {
