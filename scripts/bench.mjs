@@ -16,7 +16,7 @@ import pg from "pg";
 import { startFakeProviders } from "./fakes/index.mjs";
 import { startStack } from "./stack/index.mjs";
 import { freePort } from "./stack/net.mjs";
-import { startWranglerDev, waitForOk, writeEnvFile } from "./wrangler-dev.mjs";
+import { newPiiKeys, startWranglerDev, waitForOk, writeEnvFile } from "./wrangler-dev.mjs";
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 16);
