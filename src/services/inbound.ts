@@ -25,6 +25,9 @@ export interface InboundSms {
 
 export type InboundOutcome = "stored" | "duplicate" | "unknown_recipient";
 
+/** The STOP confirmation is the one message an opted-out person gets: within 5 minutes only. */
+const STOP_CONFIRMATION_WINDOW_MS = 5 * 60_000;
+
 export const DEFAULT_HELP_TEXT =
   "Reply STOP to unsubscribe, START to resubscribe. Msg&data rates may apply.";
 export const DEFAULT_STOP_CONFIRMATION =
@@ -180,6 +183,8 @@ async function sendReply(
     roundStartedAt: now,
     pinnedProvider: recipient.provider,
     optOutExempt,
+    // The STOP confirmation may go out only shortly after the STOP: past that it expires.
+    deadlineAt: optOutExempt ? new Date(now.getTime() + STOP_CONFIRMATION_WINDOW_MS) : null,
     createdAt: now,
     updatedAt: now,
   });

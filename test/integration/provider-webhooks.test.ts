@@ -15,12 +15,15 @@ import {
   expectProblem,
   getMessage,
   liveTenantWith,
+  minutesFromNow,
   newTenant,
   postJson,
+  runCron,
   type TestTenant,
   twilioInbound,
   twilioSignature,
   uniqueSenderNumber,
+  waitForStatus,
   withServices,
 } from "./support";
 
@@ -337,6 +340,41 @@ describe("inbound SMS and keywords", () => {
     const bodies = sent.map((r) => new URLSearchParams(r.body).get("Body"));
     // One confirmation; the HELP answer is refused by the opt-out guard (they opted out).
     expect(bodies).toEqual([expect.stringContaining("unsubscribed")]);
+  });
+
+  it("a STOP confirmation that cannot go out within 5 minutes expires, never sent late", async () => {
+    const number = "+14155550304";
+    const tenant = await tenantWithNumber(number, false);
+    await fetch(`${FAKES.twilio}/__fake/behaviour`, {
+      method: "PUT",
+      body: JSON.stringify({ behaviour: "outage" }),
+    });
+    try {
+      await inbound(number, "STOP");
+      // Wait until the dispatch after the STOP has failed and left it for a retry.
+      const waiting = () =>
+        withServices(async (s) => {
+          const rows = await s.db.execute<{ id: string }>(
+            sql`select id from messages where tenant_id = ${tenant.id} and opt_out_exempt
+                and dispatch_state = 'pending' and attempt_count > 0`,
+          );
+          return rows.rows[0]?.id;
+        });
+      let confirmation = await waiting();
+      for (let i = 0; i < 200 && !confirmation; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 25));
+        confirmation = await waiting();
+      }
+      if (!confirmation) throw new Error("the confirmation was not left for a retry");
+      await fetch(`${FAKES.twilio}/__fake/behaviour`, { method: "DELETE" });
+      await fetch(`${FAKES.twilio}/__fake/requests`, { method: "DELETE" });
+      await runCron(minutesFromNow(6));
+      const message = await waitForStatus(tenant, confirmation, ["expired"]);
+      expect(message.status_reason).toContain("valid_until");
+      expect(await fetch(`${FAKES.twilio}/__fake/requests`).then((r) => r.json())).toEqual([]);
+    } finally {
+      await fetch(`${FAKES.twilio}/__fake/behaviour`, { method: "DELETE" });
+    }
   });
 
   it("stores an inbound message once, linked to the latest message it answers", async () => {
