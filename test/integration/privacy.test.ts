@@ -138,6 +138,12 @@ const inboundFrom = (from: string, to: string, body: string) =>
     AccountSid: env.TWILIO_ACCOUNT_SID,
   });
 
+/** A fixed-offset zone where it is about midday now: promotional messages go out at once. */
+function middayZone(): string {
+  const offset = ((12 - new Date().getUTCHours() + 36) % 24) - 12;
+  return offset === 0 ? "Etc/GMT" : `Etc/GMT${offset > 0 ? "-" : "+"}${Math.abs(offset)}`;
+}
+
 /** Tomorrow at 07:00 UTC: night in New York whatever the season. */
 function tomorrowNightInNewYork(): Date {
   const d = new Date();
@@ -192,7 +198,12 @@ describe("personal data at rest", () => {
       prefer: "wait",
       "idempotency-key": crypto.randomUUID(),
     };
-    const request = { to: "(415) 555-0163", body: `${marker} promo`, type: "promotional" };
+    const request = {
+      to: "(415) 555-0163",
+      body: `${marker} promo`,
+      type: "promotional",
+      recipient_timezone: middayZone(),
+    };
     const sent = await postJson("/v1/messages", request, idempotent);
     expect(sent.status).toBe(201);
     const replayed = await postJson("/v1/messages", request, idempotent);
