@@ -19,6 +19,17 @@ const baseBindings = () => ({
   PUBLIC_BASE_URL: "https://gateway.test",
   ENCRYPTION_KEY: "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
   // Two keys each, as during a rotation: the first seals and writes digests, both are read.
+  // Limits far above what the suite sends; test/integration/rate-limits.test.ts sets its own per
+  // tenant (and checks the shipped defaults).
+  RATE_LIMIT_POLICY: JSON.stringify({
+    defaultTier: "enterprise",
+    tiers: { enterprise: { perMinute: 1_000_000 } },
+    perDestination: { perHour: 1_000_000 },
+    otpPerDestination: { perHour: 1_000_000 },
+    perCountry: { perHour: 1_000_000 },
+    perType: { promotional: { perHour: 1_000_000 } },
+    perEndUser: { perHour: 1_000_000 },
+  }),
   PII_ENCRYPTION_KEYS:
     "k2:MjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjI=,k1:MTExMTExMTExMTExMTExMTExMTExMTExMTExMTExMTE=",
   PII_HMAC_KEYS:

@@ -141,6 +141,7 @@ export function newApp() {
       });
     }
     return c.json(toProblem(apiError, c.var.requestId), apiError.status, {
+      ...apiError.headers,
       "Content-Type": "application/problem+json",
     });
   });

@@ -2,6 +2,7 @@ import { type CountryCode, isSupportedCountry } from "libphonenumber-js/max";
 import { z } from "zod";
 import { providerPriceTableSchema } from "./domain/provider-prices";
 import { quietHoursPolicySchema } from "./domain/quiet-hours";
+import { rateLimitPolicySchema } from "./domain/rate-limits";
 import { routingPolicySchema } from "./domain/routing";
 import { AES_KEY_BYTES, HMAC_KEY_BYTES, parseKeyringText } from "./lib/pii";
 
@@ -81,6 +82,8 @@ export const envSchema = z.object({
   ENCRYPTION_KEY: optionalString,
   /** JSON quiet-hours policy (see README "Compliance"); the shipped default otherwise. */
   QUIET_HOURS_POLICY: jsonDocument.pipe(quietHoursPolicySchema.optional()),
+  /** JSON rate-limit policy over the shipped defaults (see README "Rate limits"). */
+  RATE_LIMIT_POLICY: jsonDocument.pipe(rateLimitPolicySchema.optional()),
   /** JSON routing policy (see README "Routing"); the shipped default otherwise. */
   ROUTING_POLICY: jsonDocument.pipe(routingPolicySchema.optional()),
   /** JSON override of the per-provider price table. */

@@ -14,6 +14,7 @@ export const ERROR_CODES = {
   webhook_url_not_allowed: { status: 422, title: "Webhook URL not allowed" },
   recipient_opted_out: { status: 422, title: "Recipient opted out" },
   consent_required: { status: 422, title: "Consent required" },
+  rate_limited: { status: 429, title: "Rate limit reached" },
   unauthorized: { status: 401, title: "Unauthorized" },
   api_key_expired: { status: 401, title: "API key expired" },
   api_key_revoked: { status: 401, title: "API key revoked" },
@@ -44,6 +45,8 @@ export class ApiError extends Error {
     readonly code: ErrorCode,
     readonly detail: string,
     readonly errors?: FieldError[],
+    /** Response headers the problem comes with (Retry-After, RateLimit-*). */
+    readonly headers?: Record<string, string>,
   ) {
     super(detail);
     this.status = ERROR_CODES[code].status;

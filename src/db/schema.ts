@@ -30,6 +30,8 @@ export const tenants = pgTable("tenants", {
   optOutFooter: text("opt_out_footer"),
   /** The tenant's quiet-hours policy, instead of the deployment's (QUIET_HOURS_POLICY). */
   quietHoursPolicy: jsonb("quiet_hours_policy"),
+  /** The tenant's rate-limit tier and overrides (admin API); the deployment's default when null. */
+  rateLimits: jsonb("rate_limits"),
   // --- end compliance ---
   createdAt: ts("created_at").notNull(),
 });

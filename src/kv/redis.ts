@@ -6,8 +6,20 @@ import type { IoMeter } from "../lib/io-meter";
  * retries: a retried write (a counter, a rate limit) could count twice, and a
  * caller that wants to retry knows better when it is safe.
  */
-export function openRedis(url: string, token: string, meter: IoMeter): Redis {
-  const redis = new Redis({ url, token, retry: false, enableTelemetry: false });
+export function openRedis(
+  url: string,
+  token: string,
+  meter: IoMeter,
+  options: { autoPipeline?: boolean } = {},
+): Redis {
+  // Auto-pipelining sends the commands issued in one tick as one request (rate limits).
+  const redis = new Redis({
+    url,
+    token,
+    retry: false,
+    enableTelemetry: false,
+    enableAutoPipelining: options.autoPipeline ?? false,
+  });
   redis.use((request, next) => {
     meter.kvRequests++;
     return next(request);

@@ -1,8 +1,10 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../app-env";
+import { tenantRateLimitsSchema } from "../domain/rate-limits";
 import { routingPolicySchema } from "../domain/routing";
 import { adminAuth } from "../middleware/auth";
 import { addKey, createTenant, listKeys, revokeKey, SCOPES } from "../services/api-keys";
+import { setTenantRateLimits } from "../services/rate-limits";
 import { setTenantRoutingPolicy } from "../services/routing";
 import { json, jsonBody, problems } from "./schemas";
 
@@ -97,6 +99,22 @@ const routingPolicyRoute = createRoute({
   responses: { 204: { description: "Stored" }, ...problems(400, 401, 404, 415, 422) },
 });
 
+const rateLimitsRoute = createRoute({
+  method: "put",
+  path: "/v1/admin/tenants/{id}/limits",
+  summary: "Set a tenant's rate-limit tier and overrides (null restores the defaults)",
+  description:
+    "`{limits: {tier?: free|pro|enterprise, key?, perDestination?, otpPerDestination?, " +
+    "perCountry?, perType?, perEndUser?}}`: each quota is `{perMinute?, perHour?, perDay?}` and " +
+    "replaces the deployment's for that limit (`key` replaces the tier's). Applies within seconds.",
+  security: [{ adminToken: [] }],
+  request: {
+    params: TenantIdParam,
+    body: jsonBody(z.object({ limits: tenantRateLimitsSchema.nullable() }).strict()),
+  },
+  responses: { 204: { description: "Stored" }, ...problems(400, 401, 404, 415, 422) },
+});
+
 const keySpec = (body: z.infer<typeof KeySpecBody>) => ({
   mode: body.mode,
   scopes: body.scopes,
@@ -124,6 +142,12 @@ export function adminRoutes(app: OpenAPIHono<AppEnv>) {
   app.openapi(routingPolicyRoute, async (c) => {
     const { id } = c.req.valid("param");
     await setTenantRoutingPolicy(c.var.services, id, c.req.valid("json").policy);
+    return c.body(null, 204);
+  });
+
+  app.openapi(rateLimitsRoute, async (c) => {
+    const { id } = c.req.valid("param");
+    await setTenantRateLimits(c.var.services, id, c.req.valid("json").limits);
     return c.body(null, 204);
   });
 

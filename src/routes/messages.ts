@@ -5,6 +5,7 @@ import { sha256Hex } from "../lib/crypto";
 import { requireScope } from "../services/api-keys";
 import { dispatchNow } from "../services/dispatch";
 import { getMessage, listMessages } from "../services/messages";
+import { rateLimitHeaders } from "../services/rate-limits";
 import { acceptMessage, cancelMessage, storeResponse } from "../services/send";
 import { json, jsonBody, MessageStatusSchema, MessageTypeSchema, Money, problems } from "./schemas";
 
@@ -49,6 +50,20 @@ const SendMessageBody = z
     valid_until: z.iso.datetime({ offset: true }).optional().openapi({
       description: "Never send after this: a message that cannot go out before it ends `expired`",
     }),
+    end_user_ip: z
+      .union([z.ipv4(), z.ipv6()])
+      .optional()
+      .openapi({
+        description:
+          "The IP of your end user who triggered this send (not your backend's): limits and " +
+          "pumping detection apply per end user",
+      }),
+    end_user_id: z
+      .string()
+      .min(1)
+      .max(128)
+      .optional()
+      .openapi({ description: "Your id of that end user (stored only as a keyed digest)" }),
     recipient_timezone: z
       .string()
       .max(64)
@@ -173,7 +188,7 @@ const sendRoute = createRoute({
   responses: {
     201: json(MessageSummary, "Handed to a provider (with `Prefer: wait`)"),
     202: json(AcceptedMessage, "Accepted and persisted; dispatch follows"),
-    ...problems(400, 401, 403, 409, 413, 415, 422, 503),
+    ...problems(400, 401, 403, 409, 413, 415, 422, 429, 503),
   },
 });
 
@@ -245,6 +260,8 @@ export function messageRoutes(app: OpenAPIHono<AppEnv>) {
         sendAt: input.send_at ? new Date(input.send_at) : undefined,
         validUntil: input.valid_until ? new Date(input.valid_until) : undefined,
         recipientTimeZone: input.recipient_timezone,
+        endUserIp: input.end_user_ip,
+        endUserId: input.end_user_id,
         dlt: input.dlt && { entityId: input.dlt.entity_id, templateId: input.dlt.template_id },
       },
       idempotency,
@@ -255,6 +272,14 @@ export function messageRoutes(app: OpenAPIHono<AppEnv>) {
       return c.json(result.body as never, result.status as 201);
     }
     const id = result.response.id;
+    // The tightest rate limit, on successful answers too.
+    if (result.rateLimit) {
+      for (const [name, value] of Object.entries(
+        rateLimitHeaders(result.rateLimit, s.now().getTime()),
+      )) {
+        c.header(name, value);
+      }
+    }
     // Scheduled (quiet hours, send_at) or already expired: nothing to hand off now.
     if (result.response.status !== "queued") {
       if (wait && idempotency) {

@@ -2,6 +2,7 @@ import { and, eq, isNull, sql } from "drizzle-orm";
 import type { Services } from "../context";
 import { apiKeys, tenants } from "../db/schema";
 import type { QuietHoursPolicy } from "../domain/quiet-hours";
+import type { TenantRateLimits } from "../domain/rate-limits";
 import { ApiError } from "../errors";
 import { randomBase62, sha256Hex } from "../lib/crypto";
 import { newId } from "../lib/ids";
@@ -23,6 +24,8 @@ export interface Principal {
   expiresAt: string | null;
   /** The tenant's own quiet-hours policy (on top of the deployment's), cached with the key. */
   quietHours?: QuietHoursPolicy | null;
+  /** The tenant's rate-limit tier and overrides, cached with the key too. */
+  rateLimits?: TenantRateLimits | null;
 }
 
 /** What the cache holds for a key hash: the principal, or a tombstone after revocation. */
@@ -142,7 +145,7 @@ export async function revokeKey(s: Services, tenantId: string, keyId: string): P
 
 /**
  * Drops the tenant's cached principals after a change to what they carry (its quiet-hours
- * policy): the next request reads the database. Revoked keys keep their tombstones.
+ * policy, its rate limits): the next request reads the database. Revoked keys keep their tombstones.
  */
 export async function forgetTenantKeys(s: Services, tenantId: string): Promise<void> {
   const rows = await s.db
@@ -162,7 +165,11 @@ export async function authenticate(s: Services, key: string): Promise<Principal>
   let cached = await s.redis.get<CachedKey>(cacheKey(hash));
   if (!cached) {
     const [row] = await s.db
-      .select({ key: apiKeys, quietHours: tenants.quietHoursPolicy })
+      .select({
+        key: apiKeys,
+        quietHours: tenants.quietHoursPolicy,
+        rateLimits: tenants.rateLimits,
+      })
       .from(apiKeys)
       .innerJoin(tenants, eq(tenants.id, apiKeys.tenantId))
       .where(eq(apiKeys.hash, hash));
@@ -176,6 +183,7 @@ export async function authenticate(s: Services, key: string): Promise<Principal>
           scopes: row.key.scopes as Scope[],
           expiresAt: row.key.expiresAt?.toISOString() ?? null,
           quietHours: (row.quietHours as QuietHoursPolicy | null) ?? null,
+          rateLimits: (row.rateLimits as TenantRateLimits | null) ?? null,
         };
     await s.redis.set(cacheKey(hash), cached, { ex: CACHE_TTL_SECONDS, nx: true });
   }

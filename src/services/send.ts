@@ -13,6 +13,7 @@ import { recordBlockedSend } from "./audit";
 import { promotionalBody } from "./consents";
 import { destinationOrThrow } from "./phone";
 import { deploymentProviderNames } from "./provider-registry";
+import { admitSend, type RateLimitState } from "./rate-limits";
 import { estimateMessageCost } from "./routing";
 import { applyStatus } from "./status";
 
@@ -32,6 +33,9 @@ export interface SendInput {
   validUntil?: Date | undefined;
   /** The recipient's IANA time zone, instead of the zones of their number (quiet hours). */
   recipientTimeZone?: string | undefined;
+  /** The caller's end user (IP, id): rate limits and pumping detection apply per end user. */
+  endUserIp?: string | undefined;
+  endUserId?: string | undefined;
   /** India DLT registration, passed to the providers that take it. */
   dlt?: { entityId: string; templateId: string } | undefined;
 }
@@ -57,7 +61,7 @@ export interface AcceptedMessage {
 }
 
 export type AcceptResult =
-  | { kind: "accepted"; response: AcceptedMessage }
+  | { kind: "accepted"; response: AcceptedMessage; rateLimit: RateLimitState | null }
   | { kind: "replayed"; status: number; body: unknown };
 
 /**
@@ -167,12 +171,27 @@ export async function acceptMessage(
     createdAt: now,
     updatedAt: now,
   };
+  // Rate limits last: every cheaper refusal comes first, and nothing is taken for those.
+  const [endUserIp, endUserId] = await Promise.all([
+    input.endUserIp ? s.pii.digest(input.endUserIp) : undefined,
+    input.endUserId ? s.pii.digest(input.endUserId) : undefined,
+  ]);
+  const admission = await admitSend(s, principal.rateLimits, {
+    keyId: principal.keyId,
+    tenantId: principal.tenantId,
+    destination: digests[0] ?? "",
+    country: phone.country,
+    type: input.type,
+    endUserIp,
+    endUserId,
+  });
   const inserted = await s.db
     .insert(messages)
     .values(row)
     .onConflictDoNothing({ target: [messages.tenantId, messages.idempotencyKey] })
     .returning({ id: messages.id })
-    .catch((error: unknown) => {
+    .catch(async (error: unknown) => {
+      await admission.release();
       if (refusedAsOptedOut(error)) return null;
       throw error;
     });
@@ -180,7 +199,11 @@ export async function acceptMessage(
     await recordBlockedSend(s, principal.tenantId, digests[0], input.type, "recipient_opted_out");
     throw new ApiError("recipient_opted_out", `${phone.e164} opted out of this sender's messages`);
   }
-  if (inserted.length > 0 || !idempotency) return { kind: "accepted", response };
+  if (inserted.length > 0 || !idempotency) {
+    return { kind: "accepted", response, rateLimit: admission.state };
+  }
+  // A replay sends nothing new: it takes no token.
+  s.background(() => admission.release());
   return replay(s, principal.tenantId, idempotency);
 }
 

@@ -68,9 +68,10 @@ describe("POST /v1/messages (happy paths)", () => {
     expect((await send()).status).toBe(202);
     const response = await send();
     expect(response.status).toBe(202);
-    // With the key cached: one Redis GET for the key, one INSERT for the message.
+    // With the key cached: one Redis GET for the key, one pipeline for every rate limit, one
+    // INSERT for the message.
     expect(response.headers.get("server-timing")).toBe(
-      'db;desc="queries=1 connections=1", kv;desc="requests=1"',
+      'db;desc="queries=1 connections=1", kv;desc="requests=2"',
     );
   });
 
