@@ -29,6 +29,7 @@ const baseBindings = () => ({
     perCountry: { perHour: 1_000_000 },
     perType: { promotional: { perHour: 1_000_000 } },
     perEndUser: { perHour: 1_000_000 },
+    pumping: { maxPerBucket: 1_000_000 },
   }),
   PII_ENCRYPTION_KEYS:
     "k2:MjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjI=,k1:MTExMTExMTExMTExMTExMTExMTExMTExMTExMTExMTE=",

@@ -12,6 +12,7 @@ import { apiKeyAuth } from "./middleware/auth";
 import { withServices } from "./middleware/services";
 import { adminRoutes } from "./routes/admin";
 import { complianceRoutes } from "./routes/compliance";
+import { destinationRoutes } from "./routes/destinations";
 import { healthRoutes } from "./routes/health";
 import { messageRoutes } from "./routes/messages";
 import { optOutRoutes } from "./routes/opt-outs";
@@ -90,6 +91,8 @@ export function newApp() {
   );
 
   adminRoutes(app);
+  // After adminRoutes: its admin-token middleware covers these /v1/admin/ routes too.
+  destinationRoutes(app);
   messageRoutes(app);
   settingsRoutes(app);
   webhookRoutes(app);

@@ -84,6 +84,10 @@ export const envSchema = z.object({
   QUIET_HOURS_POLICY: jsonDocument.pipe(quietHoursPolicySchema.optional()),
   /** JSON rate-limit policy over the shipped defaults (see README "Rate limits"). */
   RATE_LIMIT_POLICY: jsonDocument.pipe(rateLimitPolicySchema.optional()),
+  /** Comma-separated destination countries tenants may send to (default: a conservative list). */
+  ALLOWED_COUNTRIES: optionalString.transform((text) =>
+    text ? text.split(",").map((c) => c.trim().toUpperCase()) : undefined,
+  ),
   /** JSON routing policy (see README "Routing"); the shipped default otherwise. */
   ROUTING_POLICY: jsonDocument.pipe(routingPolicySchema.optional()),
   /** JSON override of the per-provider price table. */

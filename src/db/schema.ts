@@ -32,6 +32,8 @@ export const tenants = pgTable("tenants", {
   quietHoursPolicy: jsonb("quiet_hours_policy"),
   /** The tenant's rate-limit tier and overrides (admin API); the deployment's default when null. */
   rateLimits: jsonb("rate_limits"),
+  /** Destination countries the tenant may send to; the deployment's list when null. */
+  allowedCountries: text("allowed_countries").array(),
   // --- end compliance ---
   createdAt: ts("created_at").notNull(),
 });
@@ -395,6 +397,31 @@ export const webhookDeliveries = pgTable(
       .on(t.nextAttemptAt)
       .where(sql`status in ('pending', 'delivering')`),
     index("webhook_deliveries_endpoint_idx").on(t.endpointId, t.createdAt),
+  ],
+);
+
+/**
+ * Number and prefix blocklists, global (no tenant) or per tenant, kept here and cached in
+ * Redis sets (src/services/blocklist.ts). A number is held as its digest (and sealed for
+ * listing); a prefix ("+1900") in clear: it names a range, not a person.
+ */
+export const blocklistEntries = pgTable(
+  "blocklist_entries",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id"),
+    kind: text("kind", { enum: ["number", "prefix"] }).notNull(),
+    value: text("value").notNull(),
+    valueSealed: text("value_sealed"),
+    reason: text("reason"),
+    createdAt: ts("created_at").notNull(),
+  },
+  (t) => [
+    uniqueIndex("blocklist_entries_value_idx").on(
+      sql`coalesce(${t.tenantId}, '')`,
+      t.kind,
+      t.value,
+    ),
   ],
 );
 

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { DEFAULT_PUMPING_POLICY, type PumpingPolicy } from "./destination-policy";
 import type { MessageType } from "./providers";
 
 /**
@@ -28,6 +29,8 @@ export interface RateLimitPolicy {
   perCountry: Quota;
   perType: Partial<Record<MessageType, Quota>>;
   perEndUser: Quota;
+  /** The SMS-pumping defence's thresholds (src/services/send-policy.ts). */
+  pumping: PumpingPolicy;
 }
 
 export const DEFAULT_RATE_LIMITS: RateLimitPolicy = {
@@ -42,6 +45,7 @@ export const DEFAULT_RATE_LIMITS: RateLimitPolicy = {
   perCountry: { perHour: 1_000 },
   perType: { promotional: { perHour: 1_000 } },
   perEndUser: { perHour: 10, perDay: 50 },
+  pumping: DEFAULT_PUMPING_POLICY,
 };
 
 const count = z.number().int().min(1).max(100_000_000);
@@ -54,6 +58,17 @@ const typeQuotas = z.strictObject({
   transactional: quotaSchema.optional(),
   promotional: quotaSchema.optional(),
   otp: quotaSchema.optional(),
+});
+
+const pumpingSchema = z.strictObject({
+  maxPerBucket: count.optional(),
+  windowSeconds: z.number().int().min(10).max(86_400).optional(),
+  blockSeconds: z
+    .number()
+    .int()
+    .min(10)
+    .max(7 * 86_400)
+    .optional(),
 });
 
 /** A policy document over the shipped one (QUIET_HOURS_POLICY's pattern): fields it has win. */
@@ -71,6 +86,7 @@ export const rateLimitPolicySchema = z.strictObject({
   perCountry: quotaSchema.optional(),
   perType: typeQuotas.optional(),
   perEndUser: quotaSchema.optional(),
+  pumping: pumpingSchema.optional(),
 });
 export type RateLimitPolicyDocument = z.infer<typeof rateLimitPolicySchema>;
 
@@ -83,6 +99,7 @@ export const tenantRateLimitsSchema = z.strictObject({
   perCountry: quotaSchema.optional(),
   perType: typeQuotas.optional(),
   perEndUser: quotaSchema.optional(),
+  pumping: pumpingSchema.optional(),
 });
 export type TenantRateLimits = z.infer<typeof tenantRateLimitsSchema>;
 
@@ -102,7 +119,22 @@ export function deploymentRateLimits(doc: RateLimitPolicyDocument | undefined): 
     perCountry: doc.perCountry ?? d.perCountry,
     perType: { ...d.perType, ...doc.perType },
     perEndUser: doc.perEndUser ?? d.perEndUser,
+    pumping: { ...d.pumping, ...stripUndefined(doc.pumping) },
   };
+}
+
+/** The pumping thresholds for a tenant: its overrides over the deployment's. */
+export function pumpingPolicyFor(
+  policy: RateLimitPolicy,
+  tenant: TenantRateLimits | null | undefined,
+): PumpingPolicy {
+  return { ...policy.pumping, ...stripUndefined(tenant?.pumping) };
+}
+
+function stripUndefined<T extends object>(value: T | undefined): Partial<T> {
+  return Object.fromEntries(
+    Object.entries(value ?? {}).filter(([, v]) => v !== undefined),
+  ) as Partial<T>;
 }
 
 export interface SendIdentity {

@@ -12,6 +12,7 @@ export const EVENT_TYPES = [
   "message.received",
   "optout.created",
   "optin.created",
+  "pumping.detected",
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

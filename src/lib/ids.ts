@@ -5,7 +5,17 @@
  */
 const CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz";
 
-export type IdPrefix = "msg" | "ten" | "key" | "att" | "evt" | "snd" | "inb" | "whk" | "cns";
+export type IdPrefix =
+  | "msg"
+  | "ten"
+  | "key"
+  | "att"
+  | "evt"
+  | "snd"
+  | "inb"
+  | "whk"
+  | "cns"
+  | "blk";
 
 export function newId(prefix: IdPrefix, nowMs: number): string {
   let time = "";

@@ -26,6 +26,8 @@ export interface Principal {
   quietHours?: QuietHoursPolicy | null;
   /** The tenant's rate-limit tier and overrides, cached with the key too. */
   rateLimits?: TenantRateLimits | null;
+  /** Destination countries the tenant may send to (null: the deployment's list). */
+  allowedCountries?: string[] | null;
 }
 
 /** What the cache holds for a key hash: the principal, or a tombstone after revocation. */
@@ -145,7 +147,7 @@ export async function revokeKey(s: Services, tenantId: string, keyId: string): P
 
 /**
  * Drops the tenant's cached principals after a change to what they carry (its quiet-hours
- * policy, its rate limits): the next request reads the database. Revoked keys keep their tombstones.
+ * policy, its rate limits, its countries): the next request reads the database. Revoked keys keep their tombstones.
  */
 export async function forgetTenantKeys(s: Services, tenantId: string): Promise<void> {
   const rows = await s.db
@@ -169,6 +171,7 @@ export async function authenticate(s: Services, key: string): Promise<Principal>
         key: apiKeys,
         quietHours: tenants.quietHoursPolicy,
         rateLimits: tenants.rateLimits,
+        allowedCountries: tenants.allowedCountries,
       })
       .from(apiKeys)
       .innerJoin(tenants, eq(tenants.id, apiKeys.tenantId))
@@ -184,6 +187,7 @@ export async function authenticate(s: Services, key: string): Promise<Principal>
           expiresAt: row.key.expiresAt?.toISOString() ?? null,
           quietHours: (row.quietHours as QuietHoursPolicy | null) ?? null,
           rateLimits: (row.rateLimits as TenantRateLimits | null) ?? null,
+          allowedCountries: row.allowedCountries ?? null,
         };
     await s.redis.set(cacheKey(hash), cached, { ex: CACHE_TTL_SECONDS, nx: true });
   }

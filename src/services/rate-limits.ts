@@ -1,26 +1,19 @@
 import { Ratelimit } from "@upstash/ratelimit";
+import type { Redis } from "@upstash/redis/cloudflare";
 import { sql } from "drizzle-orm";
 import type { Services } from "../context";
-import {
-  deploymentRateLimits,
-  type LimitCheck,
-  limitsFor,
-  type SendIdentity,
-  type TenantRateLimits,
-} from "../domain/rate-limits";
+import type { LimitCheck, TenantRateLimits } from "../domain/rate-limits";
 import { ApiError } from "../errors";
-import { openRedis } from "../kv/redis";
 import { forgetTenantKeys } from "./api-keys";
 
 /**
  * Rate limits with `@upstash/ratelimit` (sliding windows, state in Upstash). All limits of a
- * send are checked at once: one `limit()` per limit, issued together on an auto-pipelining
- * client, so they travel in ONE Upstash request. Each limit's script is atomic, so
- * concurrent sends never over-admit. When one limit refuses, the tokens the others took are
- * given back (the library's negative `rate`), so a refusal by one limit uses up none of the
- * others; the same happens when the send is not accepted after all (an idempotent replay,
- * an opted-out recipient). Denials are remembered in the isolate (`ephemeralCache`) until
- * their window resets, so a client hammering a full limit costs no Upstash request.
+ * send are taken at once: one `limit()` per limit, issued together on an auto-pipelining
+ * client, so they travel in the policy step's ONE Upstash request (src/services/send-policy.ts).
+ * Each limit's script is atomic, so concurrent sends never over-admit. Tokens are given back
+ * with the library's negative `rate` when the send is refused or not accepted after all, so a
+ * refusal by one limit uses up none of the others. Denials are remembered in the isolate
+ * (`ephemeralCache`) until their window resets: a client hammering a full limit costs less.
  */
 
 export interface RateLimitState {
@@ -31,16 +24,19 @@ export interface RateLimitState {
   reset: number;
 }
 
-export interface Admission {
+export interface TakenLimits {
+  /** The limit that refused, if one did (its tokens are not taken). */
+  refusal: { check: LimitCheck; limit: number; reset: number } | null;
+  /** The tightest limit when none refused. */
   state: RateLimitState | null;
-  /** Gives the tokens back: the send was not accepted after all. */
-  release(): Promise<void>;
+  /** Gives back every token taken. */
+  giveBack(): Promise<void>;
 }
 
 /** Per isolate: one limiter config → its denial cache (the library's `ephemeralCache`). */
 const denialCaches = new Map<string, Map<string, number>>();
 
-function limiterFor(redis: ReturnType<typeof openRedis>, check: LimitCheck): Ratelimit {
+function limiterFor(redis: Redis, check: LimitCheck): Ratelimit {
   const config = `${check.tokens}/${check.window}`;
   let cache = denialCaches.get(config);
   if (!cache) {
@@ -56,6 +52,43 @@ function limiterFor(redis: ReturnType<typeof openRedis>, check: LimitCheck): Rat
   });
 }
 
+/** Takes a token from each limit, all issued in this tick (one pipeline on `redis`). */
+export async function takeLimits(redis: Redis, checks: LimitCheck[]): Promise<TakenLimits> {
+  const limiters = checks.map((check) => limiterFor(redis, check));
+  const results = await Promise.all(
+    limiters.map((limiter, i) => limiter.limit(checks[i]?.identifier ?? "")),
+  );
+  const taken = results.flatMap((r, i) => (r.success && r.reason !== "cacheBlock" ? [i] : []));
+  const giveBack = async () => {
+    await Promise.all(
+      taken.map((i) => limiters[i]?.limit(checks[i]?.identifier ?? "", { rate: -1 })),
+    );
+  };
+  const refused = results.findIndex((r) => !r.success);
+  const refusedCheck = checks[refused];
+  const refusedResult = results[refused];
+  if (refusedCheck && refusedResult) {
+    return {
+      refusal: { check: refusedCheck, limit: refusedResult.limit, reset: refusedResult.reset },
+      state: null,
+      giveBack,
+    };
+  }
+  const tightest = results.reduce<RateLimitState | null>(
+    (a, b) => (a === null || b.remaining < a.remaining ? b : a),
+    null,
+  );
+  return {
+    refusal: null,
+    state: tightest && {
+      limit: tightest.limit,
+      remaining: tightest.remaining,
+      reset: tightest.reset,
+    },
+    giveBack,
+  };
+}
+
 export function rateLimitHeaders(state: RateLimitState, now: number): Record<string, string> {
   return {
     "RateLimit-Limit": String(state.limit),
@@ -64,56 +97,19 @@ export function rateLimitHeaders(state: RateLimitState, now: number): Record<str
   };
 }
 
-/**
- * Takes one token from every limit of the send, or none: 429 `rate_limited` naming the limit
- * that refused, with Retry-After and its RateLimit-* headers.
- */
-export async function admitSend(
-  s: Services,
-  tenantLimits: TenantRateLimits | null | undefined,
-  send: SendIdentity,
-): Promise<Admission> {
-  const checks = limitsFor(deploymentRateLimits(s.config.RATE_LIMIT_POLICY), tenantLimits, send);
-  if (checks.length === 0) return { state: null, release: async () => {} };
-  const redis = openRedis(
-    s.config.UPSTASH_REDIS_REST_URL,
-    s.config.UPSTASH_REDIS_REST_TOKEN,
-    s.io,
-    {
-      autoPipeline: true,
-    },
+/** 429 `rate_limited` naming the limit, with Retry-After and its RateLimit-* headers. */
+export function rateLimitedError(
+  refusal: NonNullable<TakenLimits["refusal"]>,
+  now: number,
+): ApiError {
+  const retryAfter = Math.max(Math.ceil((refusal.reset - now) / 1000), 1);
+  const state = { limit: refusal.limit, remaining: 0, reset: refusal.reset };
+  return new ApiError(
+    "rate_limited",
+    `Rate limit reached: ${refusal.check.name} (${refusal.check.tokens}); retry in ${retryAfter} s`,
+    [{ path: "limit", message: refusal.check.name }],
+    { ...rateLimitHeaders(state, now), "Retry-After": String(retryAfter) },
   );
-  const limiters = checks.map((check) => limiterFor(redis, check));
-  const results = await Promise.all(
-    limiters.map((limiter, i) => limiter.limit(checks[i]?.identifier ?? "")),
-  );
-  const giveBack = async (which: number[]) => {
-    await Promise.all(
-      which.map((i) => limiters[i]?.limit(checks[i]?.identifier ?? "", { rate: -1 })),
-    );
-  };
-  const taken = results.flatMap((r, i) => (r.success && r.reason !== "cacheBlock" ? [i] : []));
-  const refused = results.findIndex((r) => !r.success);
-  const now = s.now().getTime();
-  if (refused >= 0) {
-    await giveBack(taken);
-    const result = results[refused];
-    const check = checks[refused];
-    if (!result || !check) throw new Error("rate limit result missing");
-    const state = { limit: result.limit, remaining: 0, reset: result.reset };
-    const retryAfter = Math.max(Math.ceil((result.reset - now) / 1000), 1);
-    throw new ApiError(
-      "rate_limited",
-      `Rate limit reached: ${check.name} (${check.tokens}); retry in ${retryAfter} s`,
-      [{ path: "limit", message: check.name }],
-      { ...rateLimitHeaders(state, now), "Retry-After": String(retryAfter) },
-    );
-  }
-  const tightest = results.reduce((a, b) => (b.remaining < a.remaining ? b : a));
-  return {
-    state: { limit: tightest.limit, remaining: tightest.remaining, reset: tightest.reset },
-    release: () => giveBack(taken),
-  };
 }
 
 /** Admin: a tenant's tier and overrides; the cached keys are refreshed so it applies at once. */

@@ -1,4 +1,5 @@
 import type { Services } from "../context";
+import { syncBlocklistCache } from "./blocklist";
 import {
   claimDueMessages,
   dispatchClaimed,
@@ -55,6 +56,7 @@ export async function runSchedulerTick(s: Services, now: Date): Promise<TickSumm
   const webhooks = await deliverDueWebhooks(s, now, budgetEndsAt);
   const optOutListsPushed = await pushDue(s, now);
   const purged = await purgeExpiredPersonalData(s, now);
+  await syncBlocklistCache(s);
   const summary = { abandoned, expired, claimed: claimed.length, webhooks, optOutListsPushed };
   s.log.info("scheduler tick", { ...summary, purged });
   return { ...summary, purged };

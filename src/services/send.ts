@@ -13,8 +13,9 @@ import { recordBlockedSend } from "./audit";
 import { promotionalBody } from "./consents";
 import { destinationOrThrow } from "./phone";
 import { deploymentProviderNames } from "./provider-registry";
-import { admitSend, type RateLimitState } from "./rate-limits";
+import type { RateLimitState } from "./rate-limits";
 import { estimateMessageCost } from "./routing";
+import { admitSend } from "./send-policy";
 import { applyStatus } from "./status";
 
 export interface SendInput {
@@ -171,15 +172,15 @@ export async function acceptMessage(
     createdAt: now,
     updatedAt: now,
   };
-  // Rate limits last: every cheaper refusal comes first, and nothing is taken for those.
+  // The policy step last (geo, blocklists, pumping, rate limits): every cheaper refusal comes
+  // first, and takes no rate-limit token.
   const [endUserIp, endUserId] = await Promise.all([
     input.endUserIp ? s.pii.digest(input.endUserIp) : undefined,
     input.endUserId ? s.pii.digest(input.endUserId) : undefined,
   ]);
-  const admission = await admitSend(s, principal.rateLimits, {
-    keyId: principal.keyId,
-    tenantId: principal.tenantId,
-    destination: digests[0] ?? "",
+  const admission = await admitSend(s, principal, {
+    e164: phone.e164,
+    digests,
     country: phone.country,
     type: input.type,
     endUserIp,

@@ -1,0 +1,165 @@
+import { sql } from "drizzle-orm";
+import type { Services } from "../context";
+import { PREFIX_PATTERN } from "../domain/destination-policy";
+import { ApiError } from "../errors";
+import { newId } from "../lib/ids";
+import { subjectPhoneOrThrow } from "./opt-outs";
+
+/**
+ * Number and prefix blocklists: global (admin) and per tenant. Postgres holds them; Redis
+ * holds one set per scope and kind, so a send checks them inside the policy step's single
+ * Upstash request (src/services/send-policy.ts). Numbers are digests in both places.
+ */
+
+type Scope = string | null; // a tenant id, or null for the global list
+
+const scopeKey = (scope: Scope) => (scope === null ? "g" : `t:${scope}`);
+const setKey = (scope: Scope, kind: "number" | "prefix") =>
+  `bl:${scopeKey(scope)}:${kind === "number" ? "n" : "p"}`;
+/** What Redis was last filled from: rebuilt by the scheduler when it differs (or is gone). */
+const SYNC_KEY = "bl:synced";
+
+export interface BlocklistEntry {
+  id: string;
+  kind: "number" | "prefix";
+  /** The number (null once unreadable) or the prefix. */
+  value: string | null;
+  reason: string | null;
+  created_at: string;
+}
+
+interface EntryRow extends Record<string, unknown> {
+  id: string;
+  kind: "number" | "prefix";
+  value: string;
+  value_sealed: string | null;
+  reason: string | null;
+  created_at: Date | string;
+}
+
+const context = (scope: Scope) => scope ?? "global";
+
+async function view(s: Services, scope: Scope, row: EntryRow): Promise<BlocklistEntry> {
+  return {
+    id: row.id,
+    kind: row.kind,
+    value:
+      row.kind === "prefix"
+        ? row.value
+        : row.value_sealed
+          ? await s.pii.open(context(scope), row.value_sealed)
+          : null,
+    reason: row.reason,
+    created_at: new Date(row.created_at).toISOString(),
+  };
+}
+
+const inScope = (scope: Scope) =>
+  scope === null ? sql`tenant_id is null` : sql`tenant_id = ${scope}`;
+
+export async function addBlocklistEntry(
+  s: Services,
+  scope: Scope,
+  input: { number?: string | undefined; prefix?: string | undefined; reason?: string | undefined },
+): Promise<BlocklistEntry> {
+  let kind: "number" | "prefix";
+  let value: string;
+  let sealed: string | null = null;
+  if (input.number !== undefined) {
+    const phone = subjectPhoneOrThrow(s, input.number, "number");
+    kind = "number";
+    value = await s.pii.digest(phone);
+    sealed = await s.pii.seal(context(scope), phone);
+  } else if (input.prefix !== undefined && PREFIX_PATTERN.test(input.prefix)) {
+    kind = "prefix";
+    value = input.prefix;
+  } else {
+    throw new ApiError("validation_failed", "Give a number, or a prefix such as +1900", [
+      { path: input.prefix === undefined ? "number" : "prefix", message: "required" },
+    ]);
+  }
+  const result = await s.db.execute<EntryRow>(sql`
+    insert into blocklist_entries (id, tenant_id, kind, value, value_sealed, reason, created_at)
+    values (${newId("blk", s.now().getTime())}, ${scope}, ${kind}, ${value}, ${sealed},
+      ${input.reason ?? null}, ${s.now()})
+    on conflict (coalesce(tenant_id, ''), kind, value) do update set reason = excluded.reason
+    returning id, kind, value, value_sealed, reason, created_at`);
+  const row = result.rows[0];
+  if (!row) throw new Error("blocklist insert returned no row");
+  await s.redis.sadd(setKey(scope, kind), value);
+  await markBlocklistSynced(s);
+  return view(s, scope, row);
+}
+
+export async function listBlocklist(s: Services, scope: Scope): Promise<BlocklistEntry[]> {
+  const result = await s.db.execute<EntryRow>(sql`
+    select id, kind, value, value_sealed, reason, created_at from blocklist_entries
+    where ${inScope(scope)} order by id`);
+  return Promise.all(result.rows.map((row) => view(s, scope, row)));
+}
+
+export async function removeBlocklistEntry(s: Services, scope: Scope, id: string): Promise<void> {
+  const result = await s.db.execute<{ kind: "number" | "prefix"; value: string }>(sql`
+    delete from blocklist_entries where id = ${id} and ${inScope(scope)}
+    returning kind, value`);
+  const row = result.rows[0];
+  if (!row) throw new ApiError("not_found", `No blocklist entry ${id}`);
+  await s.redis.srem(setKey(scope, row.kind), row.value);
+  await markBlocklistSynced(s);
+}
+
+/** The four sets a send is looked up in: global and tenant numbers, global and tenant prefixes. */
+export const blocklistKeys = (tenantId: string): [string, string, string, string] => [
+  setKey(null, "number"),
+  setKey(tenantId, "number"),
+  setKey(null, "prefix"),
+  setKey(tenantId, "prefix"),
+];
+
+/** Why a lookup (src/services/send-policy.ts) blocks the destination, or null. */
+export function describeBlock(
+  numberScope: number,
+  prefixScope: number,
+  prefix: string | undefined,
+): string | null {
+  const list = (scope: number) =>
+    scope === 1 ? "the global blocklist" : "this tenant's blocklist";
+  if (numberScope > 0) return `the number is on ${list(numberScope)}`;
+  if (prefixScope > 0 && prefix) return `${prefix} is on ${list(prefixScope)}`;
+  return null;
+}
+
+/**
+ * Scheduler: refills Redis from Postgres when the sets may be stale (Redis flushed, or filled
+ * from another database): one query and one Redis request when they are in step.
+ */
+export async function syncBlocklistCache(s: Services): Promise<boolean> {
+  const result = await s.db.execute<{ fingerprint: string }>(sql`
+    select count(*)::text || ':' || coalesce(max(id), '') as fingerprint from blocklist_entries`);
+  const fingerprint = result.rows[0]?.fingerprint ?? "0:";
+  if ((await s.redis.get<string>(SYNC_KEY)) === fingerprint) return false;
+  let cursor = "0";
+  do {
+    const [next, keys] = await s.redis.scan(cursor, { match: "bl:*", count: 500 });
+    cursor = String(next);
+    const stale = keys.filter((key) => key !== SYNC_KEY);
+    if (stale.length > 0) await s.redis.del(...stale);
+  } while (cursor !== "0");
+  const rows = await s.db.execute<{
+    tenant_id: string | null;
+    kind: "number" | "prefix";
+    value: string;
+  }>(sql`select tenant_id, kind, value from blocklist_entries`);
+  const pipeline = s.redis.pipeline();
+  for (const row of rows.rows) pipeline.sadd(setKey(row.tenant_id, row.kind), row.value);
+  pipeline.set(SYNC_KEY, fingerprint);
+  await pipeline.exec();
+  return true;
+}
+
+/** After an admin change, the fingerprint the scheduler compares moves with it. */
+async function markBlocklistSynced(s: Services): Promise<void> {
+  const result = await s.db.execute<{ fingerprint: string }>(sql`
+    select count(*)::text || ':' || coalesce(max(id), '') as fingerprint from blocklist_entries`);
+  await s.redis.set(SYNC_KEY, result.rows[0]?.fingerprint ?? "0:");
+}
