@@ -10,6 +10,7 @@ import {
   URL_SHORTENERS,
 } from "../../src/domain/content-rules";
 import { analyzeBody } from "../../src/domain/encoding";
+import { mulberry32 } from "./seeded-random";
 
 const a = (n: number) => "a".repeat(n);
 const zhe = (n: number) => "ж".repeat(n); // 1 UTF-16 unit, forces UCS-2
@@ -563,16 +564,6 @@ describe("checkContent with truncate", () => {
 });
 
 // Property-style check over seeded random bodies.
-
-function mulberry32(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // Weighted towards plain GSM-7 so that many bodies stay GSM-7 and escapes land on boundaries.
 const ALPHABET = [..."abcdefghij ", ..."€{}[]^|~\\", "ç", "ж", EMOJI, "🇰🇪"];

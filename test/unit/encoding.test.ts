@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { analyzeBody, type Encoding, splitSegments } from "../../src/domain/encoding";
+import { mulberry32 } from "./seeded-random";
 
 // Independent of the implementation's tables on purpose.
 const EXTENSION_CHARS = ["\f", "^", "{", "}", "\\", "[", "~", "]", "|", "€"];
@@ -167,16 +168,6 @@ describe("splitSegments", () => {
 });
 
 // Property-style check over seeded random bodies.
-
-function mulberry32(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const GSM_ALPHABET = [...GSM_BASIC_SAMPLE, ...EXTENSION_CHARS];
 const MIXED_ALPHABET = [...GSM_ALPHABET, "ç", "ж", "α", EMOJI, "🇰🇪", "’"];
