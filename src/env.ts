@@ -1,5 +1,6 @@
 import { type CountryCode, isSupportedCountry } from "libphonenumber-js/max";
 import { z } from "zod";
+import { contentPolicySchema } from "./domain/content-rules";
 import { providerPriceTableSchema } from "./domain/provider-prices";
 import { quietHoursPolicySchema } from "./domain/quiet-hours";
 import { rateLimitPolicySchema } from "./domain/rate-limits";
@@ -82,6 +83,8 @@ export const envSchema = z.object({
   ENCRYPTION_KEY: optionalString,
   /** JSON quiet-hours policy (see README "Compliance"); the shipped default otherwise. */
   QUIET_HOURS_POLICY: jsonDocument.pipe(quietHoursPolicySchema.optional()),
+  /** JSON content policy over the shipped one (see README "Content rules"). */
+  CONTENT_POLICY: jsonDocument.pipe(contentPolicySchema.optional()),
   /** JSON rate-limit policy over the shipped defaults (see README "Rate limits"). */
   RATE_LIMIT_POLICY: jsonDocument.pipe(rateLimitPolicySchema.optional()),
   /** Comma-separated destination countries tenants may send to (default: a conservative list). */

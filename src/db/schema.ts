@@ -32,6 +32,8 @@ export const tenants = pgTable("tenants", {
   quietHoursPolicy: jsonb("quiet_hours_policy"),
   /** The tenant's rate-limit tier and overrides (admin API); the deployment's default when null. */
   rateLimits: jsonb("rate_limits"),
+  /** The tenant's content policy (spam patterns, link rules, length) over the deployment's. */
+  contentPolicy: jsonb("content_policy"),
   /** Destination countries the tenant may send to; the deployment's list when null. */
   allowedCountries: text("allowed_countries").array(),
   // --- end compliance ---

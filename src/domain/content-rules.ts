@@ -65,6 +65,7 @@ export const contentPolicySchema = z.strictObject({
   blockShorteners: z.boolean().optional(),
   spamPatterns: z.array(spamPatternSchema).max(50).optional(),
 });
+export type ContentPolicyDocument = z.infer<typeof contentPolicySchema>;
 
 /**
  * Public link shorteners. Carriers filter messages that hide their destination behind one

@@ -1,7 +1,8 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../app-env";
+import { contentPolicySchema } from "../domain/content-rules";
 import { addBlocklistEntry, listBlocklist, removeBlocklistEntry } from "../services/blocklist";
-import { setTenantCountries } from "../services/destinations";
+import { setTenantContentPolicy, setTenantCountries } from "../services/destinations";
 import { json, jsonBody, problems } from "./schemas";
 
 /** Admin: number and prefix blocklists (global and per tenant) and geo permissions. */
@@ -62,7 +63,29 @@ const countriesRoute = createRoute({
   responses: { 204: { description: "Stored" }, ...problems(400, 401, 404, 415, 422) },
 });
 
+const contentPolicyRoute = createRoute({
+  method: "put",
+  path: "/v1/admin/tenants/{id}/content-policy",
+  summary: "A tenant's content policy: length, links, shorteners, spam patterns",
+  description:
+    "`{policy: {maxChars?, maxSegments?, maxUrls?, blockShorteners?, spamPatterns?}}` over " +
+    "the deployment's (CONTENT_POLICY); spam patterns are regular expressions matched " +
+    "case-insensitively. null restores the deployment's.",
+  security: [{ adminToken: [] }],
+  request: {
+    params: TenantIdParam,
+    body: jsonBody(z.object({ policy: contentPolicySchema.nullable() }).strict()),
+  },
+  responses: { 204: { description: "Stored" }, ...problems(400, 401, 404, 415, 422) },
+});
+
 export function destinationRoutes(app: OpenAPIHono<AppEnv>) {
+  app.openapi(contentPolicyRoute, async (c) => {
+    const { id } = c.req.valid("param");
+    await setTenantContentPolicy(c.var.services, id, c.req.valid("json").policy);
+    return c.body(null, 204);
+  });
+
   for (const scope of scopes) {
     const request = scope.params ? { params: scope.params } : {};
     const tenantOf = (param: { id?: string }) => param.id ?? null;

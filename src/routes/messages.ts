@@ -22,7 +22,20 @@ function isTimeZone(zone: string): boolean {
 const SendMessageBody = z
   .object({
     to: z.string().min(1).max(32).openapi({ example: "+14155550100" }),
-    body: z.string().min(1).max(1600).openapi({ example: "Your order has shipped." }),
+    body: z.string().min(1).max(10_000).openapi({
+      example: "Your order has shipped.",
+      description: "At most 1,600 characters / 10 segments by default (see Content rules)",
+    }),
+    max_segments: z.number().int().min(1).max(10).optional().openapi({
+      description: "A lower segment limit for this message",
+    }),
+    truncate: z.boolean().default(false).openapi({
+      description:
+        "Cut an over-long body at a segment boundary (never inside a character) instead of refusing it",
+    }),
+    smart_encoding: z.boolean().default(false).openapi({
+      description: "Replace Unicode look-alikes (curly quotes, dashes…) with GSM-7 characters",
+    }),
     type: MessageTypeSchema.default("transactional"),
     from: z
       .string()
@@ -101,6 +114,16 @@ const AcceptedMessage = z
       .string()
       .nullable()
       .openapi({ description: "When a `scheduled` message may go out (quiet hours, send_at)" }),
+    truncated: z.boolean().openapi({ description: "Whether the body was cut (`truncate: true`)" }),
+    smart_encoding: z
+      .object({
+        replacements: z.array(
+          z.object({ from: z.string(), to: z.string(), count: z.number().int() }),
+        ),
+        segments_saved: z.number().int(),
+      })
+      .nullable()
+      .openapi({ description: "What `smart_encoding: true` replaced; null when not asked" }),
     created_at: z.string(),
   })
   .openapi("AcceptedMessage");
@@ -260,6 +283,8 @@ export function messageRoutes(app: OpenAPIHono<AppEnv>) {
         sendAt: input.send_at ? new Date(input.send_at) : undefined,
         validUntil: input.valid_until ? new Date(input.valid_until) : undefined,
         recipientTimeZone: input.recipient_timezone,
+        maxSegments: input.max_segments,
+        smartEncoding: input.smart_encoding,
         endUserIp: input.end_user_ip,
         endUserId: input.end_user_id,
         dlt: input.dlt && { entityId: input.dlt.entity_id, templateId: input.dlt.template_id },

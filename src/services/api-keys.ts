@@ -1,6 +1,7 @@
 import { and, eq, isNull, sql } from "drizzle-orm";
 import type { Services } from "../context";
 import { apiKeys, tenants } from "../db/schema";
+import type { ContentPolicyDocument } from "../domain/content-rules";
 import type { QuietHoursPolicy } from "../domain/quiet-hours";
 import type { TenantRateLimits } from "../domain/rate-limits";
 import { ApiError } from "../errors";
@@ -28,6 +29,8 @@ export interface Principal {
   rateLimits?: TenantRateLimits | null;
   /** Destination countries the tenant may send to (null: the deployment's list). */
   allowedCountries?: string[] | null;
+  /** The tenant's content policy document, cached with the key too. */
+  contentPolicy?: ContentPolicyDocument | null;
 }
 
 /** What the cache holds for a key hash: the principal, or a tombstone after revocation. */
@@ -147,7 +150,7 @@ export async function revokeKey(s: Services, tenantId: string, keyId: string): P
 
 /**
  * Drops the tenant's cached principals after a change to what they carry (its quiet-hours
- * policy, its rate limits, its countries): the next request reads the database. Revoked keys keep their tombstones.
+ * policy, its rate limits, its countries, its content policy): the next request reads the database. Revoked keys keep their tombstones.
  */
 export async function forgetTenantKeys(s: Services, tenantId: string): Promise<void> {
   const rows = await s.db
@@ -172,6 +175,7 @@ export async function authenticate(s: Services, key: string): Promise<Principal>
         quietHours: tenants.quietHoursPolicy,
         rateLimits: tenants.rateLimits,
         allowedCountries: tenants.allowedCountries,
+        contentPolicy: tenants.contentPolicy,
       })
       .from(apiKeys)
       .innerJoin(tenants, eq(tenants.id, apiKeys.tenantId))
@@ -188,6 +192,7 @@ export async function authenticate(s: Services, key: string): Promise<Principal>
           quietHours: (row.quietHours as QuietHoursPolicy | null) ?? null,
           rateLimits: (row.rateLimits as TenantRateLimits | null) ?? null,
           allowedCountries: row.allowedCountries ?? null,
+          contentPolicy: (row.contentPolicy as ContentPolicyDocument | null) ?? null,
         };
     await s.redis.set(cacheKey(hash), cached, { ex: CACHE_TTL_SECONDS, nx: true });
   }

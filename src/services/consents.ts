@@ -4,7 +4,6 @@ import {
   type ConsentMethod,
   type ConsentPurpose,
   DEFAULT_OPT_OUT_FOOTER,
-  withOptOutFooter,
 } from "../domain/compliance";
 import type { QuietHoursPolicy } from "../domain/quiet-hours";
 import { ApiError } from "../errors";
@@ -127,16 +126,15 @@ export async function listConsents(s: Services, tenantId: string, phoneInput: st
 }
 
 /**
- * The stored body of a promotional message: the tenant's opt-out footer appended, after
- * checking marketing consent when the tenant requires it. ONE query (tenant settings and the
- * latest marketing consent together), made only for promotional messages.
+ * The opt-out footer a promotional message ends with, after checking marketing consent when
+ * the tenant requires it. ONE query (tenant settings and the latest marketing consent
+ * together), made only for promotional messages.
  */
-export async function promotionalBody(
+export async function promotionalFooter(
   s: Services,
   tenantId: string,
   phone: string,
   digests: string[],
-  body: string,
 ): Promise<string> {
   const result = await s.db.execute<{
     require_marketing_consent: boolean;
@@ -158,7 +156,7 @@ export async function promotionalBody(
       `Promotional messages need marketing consent on record for ${phone} (POST /v1/consents)`,
     );
   }
-  return withOptOutFooter(body, tenant.opt_out_footer ?? DEFAULT_OPT_OUT_FOOTER);
+  return tenant.opt_out_footer ?? DEFAULT_OPT_OUT_FOOTER;
 }
 
 export interface ComplianceSettings {

@@ -10,7 +10,8 @@ import { ApiError } from "../errors";
 import { newId } from "../lib/ids";
 import type { Principal } from "./api-keys";
 import { recordBlockedSend } from "./audit";
-import { promotionalBody } from "./consents";
+import { promotionalFooter } from "./consents";
+import { contentPolicyFor, type PreparedBody, prepareBody } from "./content";
 import { destinationOrThrow } from "./phone";
 import { deploymentProviderNames } from "./provider-registry";
 import type { RateLimitState } from "./rate-limits";
@@ -37,6 +38,10 @@ export interface SendInput {
   /** The caller's end user (IP, id): rate limits and pumping detection apply per end user. */
   endUserIp?: string | undefined;
   endUserId?: string | undefined;
+  /** Content options: a lower segment limit, cutting instead of refusing, look-alike replacement. */
+  maxSegments?: number | undefined;
+  truncate?: boolean | undefined;
+  smartEncoding?: boolean | undefined;
   /** India DLT registration, passed to the providers that take it. */
   dlt?: { entityId: string; templateId: string } | undefined;
 }
@@ -58,6 +63,10 @@ export interface AcceptedMessage {
   encoding: "GSM-7" | "UCS-2";
   estimated_cost: string;
   currency: string;
+  /** Whether the body was cut to fit (`truncate: true`). */
+  truncated: boolean;
+  /** What `smart_encoding: true` replaced, and the segments it saved; null when not asked. */
+  smart_encoding: PreparedBody["smartEncoding"];
   created_at: string;
 }
 
@@ -92,12 +101,16 @@ export async function acceptMessage(
 ): Promise<AcceptResult> {
   const phone = destinationOrThrow(s, input.to);
   const digests = await s.pii.digests(phone.e164);
-  // Compliance: promotional messages need marketing consent and end with the opt-out footer,
-  // counted in the segments and the price (one query, for promotional messages only).
-  const body =
+  // Content rules; then compliance: promotional messages need marketing consent and end with
+  // the opt-out footer, counted in the segments and the price (one query, promotional only).
+  const prepared = await prepareBody(
+    contentPolicyFor(s, principal.contentPolicy),
+    input,
     input.type === "promotional"
-      ? await promotionalBody(s, principal.tenantId, phone.e164, digests, input.body)
-      : input.body;
+      ? () => promotionalFooter(s, principal.tenantId, phone.e164, digests)
+      : null,
+  );
+  const body = prepared.body;
   if (input.from) await requireOwnSender(s, principal.tenantId, input.from);
   if (principal.mode === "live") await requireSomeProvider(s, principal.tenantId);
   const now = s.now();
@@ -129,6 +142,8 @@ export async function acceptMessage(
     encoding: analysis.encoding,
     estimated_cost: formatMoney(cost.micros),
     currency: cost.currency,
+    truncated: prepared.truncated,
+    smart_encoding: prepared.smartEncoding,
     created_at: now.toISOString(),
   };
   const storeResponse = idempotency !== null && !respondLater;

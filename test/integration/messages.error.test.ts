@@ -45,11 +45,11 @@ describe("POST /v1/messages (errors)", () => {
     expect(problem.errors?.some((e) => e.message.includes("extra"))).toBe(true);
   });
 
-  it("422 validation_failed for a body over 1600 characters and a bad sender", async () => {
+  it("422 validation_failed for a body over 10,000 characters and a bad sender", async () => {
     const tenant = await newTenant();
     const response = await postJson(
       "/v1/messages",
-      { to: "+14155550100", body: "x".repeat(1601), from: "Way Too Long Sender" },
+      { to: "+14155550100", body: "x".repeat(10_001), from: "Way Too Long Sender" },
       tenant.auth,
     );
     const problem = await expectProblem(response, 422, "validation_failed");
