@@ -18,6 +18,7 @@ import { messageRoutes } from "./routes/messages";
 import { optOutRoutes } from "./routes/opt-outs";
 import { providerWebhookRoutes } from "./routes/provider-webhooks";
 import { settingsRoutes } from "./routes/settings";
+import { usageRoutes } from "./routes/usage";
 import { webhookRoutes } from "./routes/webhooks";
 
 const MAX_BODY_BYTES = 64 * 1024;
@@ -99,6 +100,7 @@ export function newApp() {
   // Compliance: consents, opt-outs, and the admin compliance settings (after adminRoutes,
   // whose middleware guards /v1/admin/*).
   complianceRoutes(app);
+  usageRoutes(app);
   optOutRoutes(app);
   providerWebhookRoutes(app);
   healthRoutes(app);

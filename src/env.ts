@@ -1,5 +1,6 @@
 import { type CountryCode, isSupportedCountry } from "libphonenumber-js/max";
 import { z } from "zod";
+import { budgetDocumentSchema } from "./domain/budgets";
 import { contentPolicySchema } from "./domain/content-rules";
 import { providerPriceTableSchema } from "./domain/provider-prices";
 import { quietHoursPolicySchema } from "./domain/quiet-hours";
@@ -83,6 +84,8 @@ export const envSchema = z.object({
   ENCRYPTION_KEY: optionalString,
   /** JSON quiet-hours policy (see README "Compliance"); the shipped default otherwise. */
   QUIET_HOURS_POLICY: jsonDocument.pipe(quietHoursPolicySchema.optional()),
+  /** JSON spend caps, `{"daily": "100.00", "monthly": "2000.00"}` USD (see README "Budgets"). */
+  BUDGET_POLICY: jsonDocument.pipe(budgetDocumentSchema.optional()),
   /** JSON content policy over the shipped one (see README "Content rules"). */
   CONTENT_POLICY: jsonDocument.pipe(contentPolicySchema.optional()),
   /** JSON rate-limit policy over the shipped defaults (see README "Rate limits"). */

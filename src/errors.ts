@@ -18,6 +18,7 @@ export const ERROR_CODES = {
   pumping_suspected: { status: 429, title: "Number range temporarily blocked" },
   destination_not_allowed: { status: 422, title: "Destination country not allowed" },
   recipient_blocked: { status: 422, title: "Recipient blocked" },
+  budget_exceeded: { status: 422, title: "Spend cap reached" },
   body_too_long: { status: 422, title: "Body too long" },
   too_many_segments: { status: 422, title: "Too many segments" },
   control_characters: { status: 422, title: "Control or hidden characters in the body" },

@@ -34,6 +34,8 @@ export const tenants = pgTable("tenants", {
   rateLimits: jsonb("rate_limits"),
   /** The tenant's content policy (spam patterns, link rules, length) over the deployment's. */
   contentPolicy: jsonb("content_policy"),
+  /** The tenant's spend caps (`{"daily": "100.00", "monthly": "2000.00"}`); defaults when null. */
+  budget: jsonb("budget"),
   /** Destination countries the tenant may send to; the deployment's list when null. */
   allowedCountries: text("allowed_countries").array(),
   // --- end compliance ---
@@ -121,6 +123,10 @@ export const messages = pgTable(
     roundStartedAt: ts("round_started_at").notNull(),
     /** Completed rounds that ended in a retry: drives the backoff. */
     retryRound: integer("retry_round").notNull().default(0),
+    /** Budget: what this message counts against its tenant's caps (the reservation, then the price). */
+    spentMicros: bigint("spent_micros", { mode: "number" }),
+    /** When the budget was reserved (the period it counts in); null until dispatch. */
+    reservedAt: ts("reserved_at"),
     /** Whether a failed receipt already triggered the one re-send through another provider. */
     resent: boolean("resent").notNull().default(false),
     /** An unknown outcome waits for a receipt until then, and then fails. */

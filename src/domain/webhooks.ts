@@ -13,6 +13,7 @@ export const EVENT_TYPES = [
   "optout.created",
   "optin.created",
   "pumping.detected",
+  "budget.threshold",
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

@@ -2,6 +2,7 @@ import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../app-env";
 import { contentPolicySchema } from "../domain/content-rules";
 import { addBlocklistEntry, listBlocklist, removeBlocklistEntry } from "../services/blocklist";
+import { setTenantBudget } from "../services/budgets";
 import { setTenantContentPolicy, setTenantCountries } from "../services/destinations";
 import { json, jsonBody, problems } from "./schemas";
 
@@ -63,6 +64,36 @@ const countriesRoute = createRoute({
   responses: { 204: { description: "Stored" }, ...problems(400, 401, 404, 415, 422) },
 });
 
+const budgetRoute = createRoute({
+  method: "put",
+  path: "/v1/admin/tenants/{id}/budget",
+  summary: "A tenant's daily and monthly spend caps, in USD (null: the deployment's)",
+  security: [{ adminToken: [] }],
+  request: {
+    params: TenantIdParam,
+    body: jsonBody(
+      z
+        .object({
+          budget: z
+            .object({
+              daily: z
+                .string()
+                .regex(/^\d{1,9}(\.\d{1,6})?$/)
+                .optional(),
+              monthly: z
+                .string()
+                .regex(/^\d{1,9}(\.\d{1,6})?$/)
+                .optional(),
+            })
+            .strict()
+            .nullable(),
+        })
+        .strict(),
+    ),
+  },
+  responses: { 204: { description: "Stored" }, ...problems(400, 401, 404, 415, 422) },
+});
+
 const contentPolicyRoute = createRoute({
   method: "put",
   path: "/v1/admin/tenants/{id}/content-policy",
@@ -80,6 +111,12 @@ const contentPolicyRoute = createRoute({
 });
 
 export function destinationRoutes(app: OpenAPIHono<AppEnv>) {
+  app.openapi(budgetRoute, async (c) => {
+    const { id } = c.req.valid("param");
+    await setTenantBudget(c.var.services, id, c.req.valid("json").budget);
+    return c.body(null, 204);
+  });
+
   app.openapi(contentPolicyRoute, async (c) => {
     const { id } = c.req.valid("param");
     await setTenantContentPolicy(c.var.services, id, c.req.valid("json").policy);

@@ -31,6 +31,8 @@ export interface Principal {
   allowedCountries?: string[] | null;
   /** The tenant's content policy document, cached with the key too. */
   contentPolicy?: ContentPolicyDocument | null;
+  /** The tenant's spend caps document, cached with the key too. */
+  budget?: unknown;
 }
 
 /** What the cache holds for a key hash: the principal, or a tombstone after revocation. */
@@ -176,6 +178,7 @@ export async function authenticate(s: Services, key: string): Promise<Principal>
         rateLimits: tenants.rateLimits,
         allowedCountries: tenants.allowedCountries,
         contentPolicy: tenants.contentPolicy,
+        budget: tenants.budget,
       })
       .from(apiKeys)
       .innerJoin(tenants, eq(tenants.id, apiKeys.tenantId))
@@ -193,6 +196,7 @@ export async function authenticate(s: Services, key: string): Promise<Principal>
           rateLimits: (row.rateLimits as TenantRateLimits | null) ?? null,
           allowedCountries: row.allowedCountries ?? null,
           contentPolicy: (row.contentPolicy as ContentPolicyDocument | null) ?? null,
+          budget: row.budget ?? null,
         };
     await s.redis.set(cacheKey(hash), cached, { ex: CACHE_TTL_SECONDS, nx: true });
   }

@@ -8,7 +8,7 @@ import type { Services } from "../context";
  * name the person by digest only: the audit holds no personal data.
  */
 
-export type AuditKind = "send.blocked" | "subject.erased";
+export type AuditKind = "send.blocked" | "subject.erased" | "pumping.detected";
 
 export async function audit(
   s: Services,

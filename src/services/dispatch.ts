@@ -7,6 +7,7 @@ import { checkQuietHours, effectiveQuietHours, type QuietHoursPolicy } from "../
 import { recordCall } from "../kv/circuit-breaker";
 import { newId } from "../lib/ids";
 import type { Provider, Sender, SendRequest, SendResult } from "../providers/types";
+import { reserveBudget, settleBudget } from "./budgets";
 import { recordProviderOptOut } from "./opt-outs";
 import { routeStored } from "./routing";
 import { sandboxProvider } from "./sandbox";
@@ -46,6 +47,10 @@ export type ClaimedMessage = {
   recipient_time_zone: string | null;
   /** The tenant's own quiet-hours policy, read with the claim. */
   quiet_hours_policy: QuietHoursPolicy | null;
+  /** Budget: the estimate to reserve, whether it is reserved, the tenant's caps document. */
+  estimated_cost_micros: number;
+  reserved_at: string | null;
+  budget: unknown;
   dlt: { entityId: string; templateId: string } | null;
   /** Providers already tried in this round: failover never calls one twice. */
   tried: string[];
@@ -54,6 +59,8 @@ export type ClaimedMessage = {
 const claimedColumns = sql`id, tenant_id, mode, to_sealed, country, from_sender, body_sealed, type, segments,
   status, attempt_count, retry_round, pinned_provider, deadline_at, recipient_time_zone, dlt,
   (select t.quiet_hours_policy from tenants t where t.id = messages.tenant_id) as quiet_hours_policy,
+  estimated_cost_micros::float8 as estimated_cost_micros, reserved_at,
+  (select t.budget from tenants t where t.id = messages.tenant_id) as budget,
   array(select a.provider from message_attempts a
         where a.message_id = messages.id and a.started_at >= messages.round_started_at) as tried`;
 
@@ -269,6 +276,11 @@ export async function recordOutcome(
       provider_message_id = coalesce(${accepted?.providerMessageId ?? null}, provider_message_id),
       updated_at = ${now}
     where id = ${message.id}`);
+  // Budget: the provider's price replaces the reservation; a send nobody took costs nothing.
+  if (message.reserved_at !== null) {
+    if (accepted?.costMicros !== undefined) await settleBudget(s, message.id, accepted.costMicros);
+    else if (step.kind === "failed") await settleBudget(s, message.id, 0);
+  }
   // The provider says the person opted out: so does the gateway from now on.
   if (message.to_e164) {
     await recordProviderOptOut(s, message.tenant_id, message.to_e164, providerName, result);
@@ -360,6 +372,20 @@ export async function dispatchClaimed(
       occurredAt: s.now(),
     });
     return;
+  }
+  // Live sends count against the tenant's spend caps: reserved once, before the first attempt.
+  if (message.mode === "live" && message.reserved_at === null) {
+    if (!(await reserveBudget(s, message))) {
+      await applyStatus(s, {
+        messageId: message.id,
+        status: "failed",
+        source: "dispatch",
+        reason: "budget_exceeded",
+        occurredAt: s.now(),
+      });
+      return;
+    }
+    message.reserved_at = s.now().toISOString();
   }
   for (const [index, { provider, sender }] of steps.entries()) {
     if (Date.now() + s.config.PROVIDER_TIMEOUT_MS > budgetEndsAt) {

@@ -1,5 +1,6 @@
 import type { Services } from "../context";
 import { syncBlocklistCache } from "./blocklist";
+import { reconcileBudgets } from "./budgets";
 import {
   claimDueMessages,
   dispatchClaimed,
@@ -57,6 +58,7 @@ export async function runSchedulerTick(s: Services, now: Date): Promise<TickSumm
   const optOutListsPushed = await pushDue(s, now);
   const purged = await purgeExpiredPersonalData(s, now);
   await syncBlocklistCache(s);
+  await reconcileBudgets(s, now);
   const summary = { abandoned, expired, claimed: claimed.length, webhooks, optOutListsPushed };
   s.log.info("scheduler tick", { ...summary, purged });
   return { ...summary, purged };

@@ -1,4 +1,3 @@
-import type { Redis } from "@upstash/redis/cloudflare";
 import type { Services } from "../context";
 import {
   countryAllowed,
@@ -10,8 +9,11 @@ import type { MessageType } from "../domain/providers";
 import { deploymentRateLimits, limitsFor, pumpingPolicyFor } from "../domain/rate-limits";
 import { ApiError } from "../errors";
 import { openRedis } from "../kv/redis";
+import { luaScript } from "../kv/scripts";
 import type { Principal } from "./api-keys";
+import { audit } from "./audit";
 import { blocklistKeys, describeBlock } from "./blocklist";
+import { budgetExceeded, budgetReady, capsFor, checkBudget } from "./budgets";
 import { emitEvent } from "./events";
 import { type RateLimitState, rateLimitedError, takeLimits } from "./rate-limits";
 
@@ -31,7 +33,7 @@ import { type RateLimitState, rateLimitedError, takeLimits } from "./rate-limits
  * Returns {number hit (0 none, 1 global, 2 tenant), prefix index (1-based, 0 none), prefix
  * hit scope, the block's TTL, the range's count after this send}.
  */
-const POLICY_LOOKUP = `
+const POLICY_LOOKUP = luaScript<number[]>(`
 local n = tonumber(ARGV[2])
 local function first(key, from, to)
   for i = from, to do
@@ -49,22 +51,7 @@ end
 result[4] = redis.call("TTL", KEYS[5])
 result[5] = redis.call("INCR", KEYS[6])
 if result[5] == 1 then redis.call("EXPIRE", KEYS[6], tonumber(ARGV[1])) end
-return result`;
-
-let lookupSha: Promise<string> | undefined;
-
-async function sha1Hex(text: string): Promise<string> {
-  const hash = await crypto.subtle.digest("SHA-1", new TextEncoder().encode(text));
-  return [...new Uint8Array(hash)].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-/** EVALSHA, and EVAL once if this Redis has not seen the script yet. */
-function policyLookup(redis: Redis, sha: string, keys: string[], args: string[]) {
-  return redis.evalsha<string[], number[]>(sha, keys, args).catch((error: unknown) => {
-    if (!String(error).toLowerCase().includes("noscript")) throw error;
-    return redis.eval<string[], number[]>(POLICY_LOOKUP, keys, args);
-  });
-}
+return result`);
 
 export interface SendSubject {
   e164: string;
@@ -75,6 +62,8 @@ export interface SendSubject {
   /** Digests of the caller's end user, when the request named one. */
   endUserIp?: string | undefined;
   endUserId?: string | undefined;
+  /** A live message sent now: its estimated cost is checked against the spend caps. */
+  budgetMicros?: number | undefined;
 }
 
 export interface Admission {
@@ -123,13 +112,12 @@ export async function admitSend(
   const window = Math.floor(s.now().getTime() / 1000 / pumping.windowSeconds);
   const blockKey = `pump:block:${tenantId}:${bucketDigest}`;
   const prefixes = prefixesOf(subject.e164);
-  lookupSha ??= sha1Hex(POLICY_LOOKUP);
-  const sha = await lookupSha;
+  await Promise.all([POLICY_LOOKUP.ready(), budgetReady()]);
+  const caps = capsFor(s, principal.budget);
   // Both issued in this tick, both writes (EVALSHA): one pipeline, one Upstash request.
-  const [lookup, limits] = await Promise.all([
-    policyLookup(
+  const [lookup, withinBudget, limits] = await Promise.all([
+    POLICY_LOOKUP.run(
       redis,
-      sha,
       [...blocklistKeys(tenantId), blockKey, `pump:count:${tenantId}:${bucketDigest}:${window}`],
       [
         String(pumping.windowSeconds),
@@ -138,6 +126,9 @@ export async function admitSend(
         ...prefixes,
       ],
     ),
+    subject.budgetMicros === undefined
+      ? true
+      : checkBudget(redis, tenantId, s.now(), subject.budgetMicros, caps),
     takeLimits(redis, checks),
   ]);
   const [numberScope = 0, prefixIndex = 0, prefixScope = 0, blockTtl = -2, count = 0] = lookup;
@@ -151,6 +142,7 @@ export async function admitSend(
       new ApiError("recipient_blocked", `Refused: ${blocked}`, [{ path: "to", message: blocked }]),
     );
   }
+  if (!withinBudget) await refuse(budgetExceeded(caps));
   if (blockTtl > 0) await refuse(pumpingError(bucket, blockTtl));
   if (count > pumping.maxPerBucket) {
     await redis.set(blockKey, "1", { ex: pumping.blockSeconds });
@@ -162,6 +154,7 @@ export async function admitSend(
         blocked_until: new Date(s.now().getTime() + pumping.blockSeconds * 1000).toISOString(),
       }),
     );
+    await audit(s, tenantId, "pumping.detected", null, { range: bucketDigest, sends: count });
     s.log.warn("SMS pumping suspected", {
       tenant_id: tenantId,
       range: `${bucket}XX`,

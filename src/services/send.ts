@@ -200,6 +200,8 @@ export async function acceptMessage(
     type: input.type,
     endUserIp,
     endUserId,
+    // Budgets count live messages; a deferred one meets them at dispatch.
+    budgetMicros: principal.mode === "live" && plan.status === "queued" ? cost.micros : undefined,
   });
   const inserted = await s.db
     .insert(messages)
