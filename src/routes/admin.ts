@@ -4,8 +4,8 @@ import { tenantRateLimitsSchema } from "../domain/rate-limits";
 import { routingPolicySchema } from "../domain/routing";
 import { adminAuth } from "../middleware/auth";
 import { addKey, createTenant, listKeys, revokeKey, SCOPES } from "../services/api-keys";
-import { setTenantRateLimits } from "../services/rate-limits";
 import { setTenantRoutingPolicy } from "../services/routing";
+import { setTenantRateLimits } from "../services/tenant-settings";
 import { json, jsonBody, problems } from "./schemas";
 
 const KeySpecBody = z

@@ -2,8 +2,11 @@ import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../app-env";
 import { contentPolicySchema } from "../domain/content-rules";
 import { addBlocklistEntry, listBlocklist, removeBlocklistEntry } from "../services/blocklist";
-import { setTenantBudget } from "../services/budgets";
-import { setTenantContentPolicy, setTenantCountries } from "../services/destinations";
+import {
+  setTenantBudget,
+  setTenantContentPolicy,
+  setTenantCountries,
+} from "../services/tenant-settings";
 import { json, jsonBody, problems } from "./schemas";
 
 /** Admin: number and prefix blocklists (global and per tenant) and geo permissions. */

@@ -3,7 +3,6 @@ import { sql } from "drizzle-orm";
 import type { Services } from "../context";
 import {
   type BudgetCaps,
-  type BudgetDocument,
   budgetCaps,
   budgetDocumentSchema,
   budgetPeriods,
@@ -12,7 +11,6 @@ import {
 import { formatMoney } from "../domain/pricing";
 import { ApiError } from "../errors";
 import { luaScript } from "../kv/scripts";
-import { forgetTenantKeys } from "./api-keys";
 import { emitEvent } from "./events";
 
 /**
@@ -199,7 +197,7 @@ async function thresholdEvent(
  * Redis total below them (never lower one: a reservation may be in flight between the two).
  */
 export async function reconcileBudgets(s: Services, now: Date): Promise<number> {
-  const { day, month } = budgetPeriods(now);
+  const { day } = budgetPeriods(now);
   const result = await s.db.execute<{
     tenant_id: string;
     day_total: number;
@@ -230,18 +228,3 @@ export async function reconcileBudgets(s: Services, now: Date): Promise<number> 
   if (lifted > 0) await pipeline.exec();
   return lifted;
 }
-
-/** Admin: a tenant's caps (`{"daily": "100.00", "monthly": "2000.00"}`; null: the defaults). */
-export async function setTenantBudget(
-  s: Services,
-  tenantId: string,
-  budget: { daily?: string | undefined; monthly?: string | undefined } | null,
-): Promise<void> {
-  const result = await s.db.execute(sql`
-    update tenants set budget = ${budget === null ? null : JSON.stringify(budget)}::jsonb
-    where id = ${tenantId}`);
-  if (result.rowCount === 0) throw new ApiError("not_found", `No tenant ${tenantId}`);
-  await forgetTenantKeys(s, tenantId);
-}
-
-export type { BudgetDocument };

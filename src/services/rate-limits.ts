@@ -1,10 +1,7 @@
 import { Ratelimit } from "@upstash/ratelimit";
 import type { Redis } from "@upstash/redis/cloudflare";
-import { sql } from "drizzle-orm";
-import type { Services } from "../context";
-import type { LimitCheck, TenantRateLimits } from "../domain/rate-limits";
+import type { LimitCheck } from "../domain/rate-limits";
 import { ApiError } from "../errors";
-import { forgetTenantKeys } from "./api-keys";
 
 /**
  * Rate limits with `@upstash/ratelimit` (sliding windows, state in Upstash). All limits of a
@@ -110,17 +107,4 @@ export function rateLimitedError(
     [{ path: "limit", message: refusal.check.name }],
     { ...rateLimitHeaders(state, now), "Retry-After": String(retryAfter) },
   );
-}
-
-/** Admin: a tenant's tier and overrides; the cached keys are refreshed so it applies at once. */
-export async function setTenantRateLimits(
-  s: Services,
-  tenantId: string,
-  limits: TenantRateLimits | null,
-): Promise<void> {
-  const result = await s.db.execute(sql`
-    update tenants set rate_limits = ${limits === null ? null : JSON.stringify(limits)}::jsonb
-    where id = ${tenantId}`);
-  if (result.rowCount === 0) throw new ApiError("not_found", `No tenant ${tenantId}`);
-  await forgetTenantKeys(s, tenantId);
 }

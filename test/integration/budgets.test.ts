@@ -62,11 +62,7 @@ describe("budgets", () => {
     expect(refused.detail).toContain("USD a day");
     expect(await spent(tenant)).toEqual({ total: estimate * 2, reserved: 2 });
     // Test keys never reach a provider: they spend nothing and are not capped.
-    const testKey = await postJson(
-      "/v1/admin/tenants/" + tenant.id + "/keys",
-      { mode: "test" },
-      ADMIN,
-    );
+    const testKey = await postJson(`/v1/admin/tenants/${tenant.id}/keys`, { mode: "test" }, ADMIN);
     const { key } = (await testKey.json()) as { key: string };
     const sandbox = await postJson(
       "/v1/messages",
