@@ -127,6 +127,7 @@ try {
   const wait = { prefer: "wait" };
   const targets = {
     floor: bare,
+    floorPolicy: { ...bare, url: `${bare.url}policy` },
     accept: sendTo(appUrl, testKey, "+14155550100"),
     sandboxWait: sendTo(appUrl, testKey, "+14155550100", wait, 201),
     awsWait: sendTo(appUrl, liveKey, "+14155550100", wait, 201),
@@ -142,11 +143,13 @@ try {
   console.log(`
 ${header}
 ${row("floor (1 Redis GET + 1 INSERT)", r.floor)}
+${row("floor + the policy step (limits, lists, pumping)", r.floorPolicy)}
 ${row("POST /v1/messages, test key (202)", r.accept)}
 ${row("Prefer: wait, sandbox (201)", r.sandboxWait)}
 ${row("Prefer: wait, live → AWS SNS fake (201)", r.awsWait)}
 ${row("Prefer: wait, live → Africa's Talking fake (201)", r.africasTalkingWait)}
 
+Policy step: ${pct(r.floorPolicy.rps, r.floor.rps)} of the floor's throughput; p50 +${(r.floorPolicy.p50 - r.floor.p50).toFixed(1)} ms, p99 +${(r.floorPolicy.p99 - r.floor.p99).toFixed(1)} ms.
 Accept path: ${pct(r.accept.rps, r.floor.rps)} of the floor's throughput; p50 ${(r.accept.p50 / r.floor.p50).toFixed(2)}x.
 Live dispatch (routing + signing + client) vs sandbox dispatch: AWS ${pct(r.awsWait.rps, r.sandboxWait.rps)} of the throughput, p50 ${(r.awsWait.p50 / r.sandboxWait.p50).toFixed(2)}x; Africa's Talking ${pct(r.africasTalkingWait.rps, r.sandboxWait.rps)}, p50 ${(r.africasTalkingWait.p50 / r.sandboxWait.p50).toFixed(2)}x.
 Round trips before the response, from Server-Timing (responses: count):`);
