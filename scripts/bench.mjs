@@ -59,7 +59,12 @@ async function tenantKey(appUrl, mode) {
     method: "PUT",
     headers,
     body: JSON.stringify({
-      limits: { key: UNREACHED, perDestination: UNREACHED, perCountry: UNREACHED },
+      limits: {
+        key: UNREACHED,
+        perDestination: UNREACHED,
+        perCountry: UNREACHED,
+        pumping: { maxPerBucket: UNREACHED.perDay },
+      },
     }),
   });
   if (limits.status !== 204) throw new Error(`bench limits: ${await limits.text()}`);
@@ -137,7 +142,10 @@ try {
   log(`warming up, then ${seconds}s per target with ${concurrency} concurrent clients`);
   for (const target of Object.values(targets)) await load(target, 2);
   const r = {};
-  for (const [name, target] of Object.entries(targets)) r[name] = await load(target, seconds);
+  for (const [name, target] of Object.entries(targets)) {
+    r[name] = await load(target, seconds);
+    if (r[name].firstError) log(`${name}: ${r[name].errors} errors, first: ${r[name].firstError}`);
+  }
 
   const pct = (a, b) => `${((a / b) * 100).toFixed(0)}%`;
   console.log(`

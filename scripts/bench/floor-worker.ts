@@ -27,7 +27,12 @@ async function policyStep(env: Env): Promise<string> {
         mode: "test",
         scopes: [],
         expiresAt: null,
-        rateLimits: { key: UNREACHED, perDestination: UNREACHED, perCountry: UNREACHED },
+        rateLimits: {
+          key: UNREACHED,
+          perDestination: UNREACHED,
+          perCountry: UNREACHED,
+          pumping: { maxPerBucket: UNREACHED.perDay },
+        },
       },
       {
         e164: "+14155550100",

@@ -7,6 +7,8 @@ const { url, headers, body, expect, concurrency, seconds } = JSON.parse(process.
 const latencies = [];
 const timings = new Map();
 let errors = 0;
+/** The first unexpected answer, so a failing target says why. */
+let firstError = null;
 const deadline = performance.now() + seconds * 1000;
 
 async function client() {
@@ -14,16 +16,18 @@ async function client() {
     const started = performance.now();
     try {
       const response = await fetch(url, { method: "POST", headers, body });
-      await response.arrayBuffer();
+      const text = await response.text();
       if (response.status !== expect) {
         errors++;
+        firstError ??= `HTTP ${response.status}: ${text.slice(0, 300)}`;
         continue;
       }
       latencies.push(performance.now() - started);
       const timing = response.headers.get("server-timing");
       if (timing) timings.set(timing, (timings.get(timing) ?? 0) + 1);
-    } catch {
+    } catch (error) {
       errors++;
+      firstError ??= String(error);
     }
   }
 }
@@ -43,5 +47,6 @@ console.log(
     p50: pct(50),
     p99: pct(99),
     serverTiming: Object.fromEntries(timings),
+    firstError,
   }),
 );
