@@ -16,7 +16,9 @@ import { destinationRoutes } from "./routes/destinations";
 import { healthRoutes } from "./routes/health";
 import { messageRoutes } from "./routes/messages";
 import { optOutRoutes } from "./routes/opt-outs";
+import { otpRoutes } from "./routes/otp";
 import { providerWebhookRoutes } from "./routes/provider-webhooks";
+import { sandboxRoutes } from "./routes/sandbox";
 import { settingsRoutes } from "./routes/settings";
 import { usageRoutes } from "./routes/usage";
 import { webhookRoutes } from "./routes/webhooks";
@@ -101,6 +103,8 @@ export function newApp() {
   // whose middleware guards /v1/admin/*).
   complianceRoutes(app);
   usageRoutes(app);
+  otpRoutes(app);
+  sandboxRoutes(app);
   optOutRoutes(app);
   providerWebhookRoutes(app);
   healthRoutes(app);

@@ -16,6 +16,7 @@ export const ERROR_CODES = {
   consent_required: { status: 422, title: "Consent required" },
   rate_limited: { status: 429, title: "Rate limit reached" },
   pumping_suspected: { status: 429, title: "Number range temporarily blocked" },
+  otp_cooldown: { status: 429, title: "A code was just sent" },
   destination_not_allowed: { status: 422, title: "Destination country not allowed" },
   recipient_blocked: { status: 422, title: "Recipient blocked" },
   budget_exceeded: { status: 422, title: "Spend cap reached" },

@@ -20,8 +20,8 @@ export const SANDBOX_NUMBERS = {
 } as const;
 
 export interface SandboxLedger {
-  /** Records one accepted request for the message; returns how many it has had. */
-  recordAccepted(messageId: string): Promise<number>;
+  /** Records one accepted request (the ledger, the inbox); returns how many the message had. */
+  recordAccepted(request: SendRequest): Promise<number>;
 }
 
 export interface SandboxOptions {
@@ -48,7 +48,7 @@ export function createSandboxProvider(options: SandboxOptions): Provider {
             errorMessage: "Sandbox provider outage (HTTP 503)",
           };
       }
-      await options.ledger.recordAccepted(request.messageId);
+      await options.ledger.recordAccepted(request);
       const providerMessageId = `SBX${crypto.randomUUID().replaceAll("-", "")}`;
       const undelivered = request.to === SANDBOX_NUMBERS.undelivered;
       options.emitReceipt({

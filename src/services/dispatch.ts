@@ -315,7 +315,8 @@ async function chainFor(
   message: Sendable,
 ): Promise<{ steps: ChainStep[]; whyEmpty: string }> {
   if (message.mode === "test") {
-    return { steps: [{ provider: sandboxProvider(s), sender: null }], whyEmpty: "" };
+    const sandbox = sandboxProvider(s, message.tenant_id);
+    return { steps: [{ provider: sandbox, sender: null }], whyEmpty: "" };
   }
   const { ctx, decision } = await routeStored(s, message);
   const steps = decision.chain.flatMap((step) => {

@@ -110,7 +110,7 @@ export async function admitSend(
   const bucket = pumpingBucket(subject.e164);
   const bucketDigest = await s.pii.digest(bucket);
   const window = Math.floor(s.now().getTime() / 1000 / pumping.windowSeconds);
-  const blockKey = `pump:block:${tenantId}:${bucketDigest}`;
+  const blockKey = pumpingBlockKey(tenantId, bucketDigest);
   const prefixes = prefixesOf(subject.e164);
   await Promise.all([POLICY_LOOKUP.ready(), budgetReady()]);
   const caps = capsFor(s, principal.budget);
@@ -145,20 +145,10 @@ export async function admitSend(
   if (!withinBudget) await refuse(budgetExceeded(caps));
   if (blockTtl > 0) await refuse(pumpingError(bucket, blockTtl));
   if (count > pumping.maxPerBucket) {
-    await redis.set(blockKey, "1", { ex: pumping.blockSeconds });
-    s.background(() =>
-      emitEvent(s, tenantId, "pumping.detected", {
-        range: `${bucket}XX`,
-        sends: count,
-        window_seconds: pumping.windowSeconds,
-        blocked_until: new Date(s.now().getTime() + pumping.blockSeconds * 1000).toISOString(),
-      }),
-    );
-    await audit(s, tenantId, "pumping.detected", null, { range: bucketDigest, sends: count });
-    s.log.warn("SMS pumping suspected", {
-      tenant_id: tenantId,
-      range: `${bucket}XX`,
+    await blockRange(s, tenantId, bucket, pumping.blockSeconds, {
+      reason: "burst",
       sends: count,
+      window_seconds: pumping.windowSeconds,
     });
     await refuse(pumpingError(bucket, pumping.blockSeconds));
   }
@@ -166,7 +156,36 @@ export async function admitSend(
   return { state: limits.state, release: limits.giveBack };
 }
 
-function pumpingError(bucket: string, retryAfter: number): ApiError {
+/** The flag that blocks a tenant's sends to a number range (its digest). */
+export const pumpingBlockKey = (tenantId: string, bucketDigest: string) =>
+  `pump:block:${tenantId}:${bucketDigest}`;
+
+/**
+ * Blocks a number range for a tenant after a pumping signal (a burst; OTPs never verified):
+ * the flag in Redis, a `pumping.detected` event, an audit record, a log line.
+ */
+export async function blockRange(
+  s: Services,
+  tenantId: string,
+  bucket: string,
+  blockSeconds: number,
+  signal: Record<string, string | number>,
+): Promise<void> {
+  const bucketDigest = await s.pii.digest(bucket);
+  await s.redis.set(pumpingBlockKey(tenantId, bucketDigest), "1", { ex: blockSeconds });
+  const blockedUntil = new Date(s.now().getTime() + blockSeconds * 1000).toISOString();
+  s.background(() =>
+    emitEvent(s, tenantId, "pumping.detected", {
+      range: `${bucket}XX`,
+      ...signal,
+      blocked_until: blockedUntil,
+    }),
+  );
+  await audit(s, tenantId, "pumping.detected", null, { range: bucketDigest, ...signal });
+  s.log.warn("SMS pumping suspected", { tenant_id: tenantId, range: `${bucket}XX`, ...signal });
+}
+
+export function pumpingError(bucket: string, retryAfter: number): ApiError {
   return new ApiError(
     "pumping_suspected",
     `Too many sends to the range ${bucket}XX in a short time: it is blocked for ${retryAfter} s`,
