@@ -20,6 +20,7 @@ import { otpRoutes } from "./routes/otp";
 import { providerWebhookRoutes } from "./routes/provider-webhooks";
 import { sandboxRoutes } from "./routes/sandbox";
 import { settingsRoutes } from "./routes/settings";
+import { templateRoutes } from "./routes/templates";
 import { usageRoutes } from "./routes/usage";
 import { webhookRoutes } from "./routes/webhooks";
 
@@ -105,6 +106,7 @@ export function newApp() {
   usageRoutes(app);
   otpRoutes(app);
   sandboxRoutes(app);
+  templateRoutes(app);
   optOutRoutes(app);
   providerWebhookRoutes(app);
   healthRoutes(app);

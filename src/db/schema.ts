@@ -408,6 +408,28 @@ export const webhookDeliveries = pgTable(
   ],
 );
 
+/** A tenant's message templates: `{{variable}}` bodies with per-locale variants. */
+export const templates = pgTable(
+  "templates",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id")
+      .notNull()
+      .references(() => tenants.id),
+    name: text("name").notNull(),
+    body: text("body").notNull(),
+    localeVariants: jsonb("locale_variants").$type<Record<string, string>>(),
+    type: text("type", { enum: ["transactional", "promotional", "otp"] }).notNull(),
+    maxSegments: integer("max_segments"),
+    /** Declared maximum length of each variable, for the worst-case segment check. */
+    variableLengths: jsonb("variable_lengths").$type<Record<string, number>>(),
+    dltTemplateId: text("dlt_template_id"),
+    createdAt: ts("created_at").notNull(),
+    updatedAt: ts("updated_at").notNull(),
+  },
+  (t) => [uniqueIndex("templates_tenant_name_idx").on(t.tenantId, t.name)],
+);
+
 /**
  * Number and prefix blocklists, global (no tenant) or per tenant, kept here and cached in
  * Redis sets (src/services/blocklist.ts). A number is held as its digest (and sealed for

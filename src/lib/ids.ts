@@ -15,7 +15,8 @@ export type IdPrefix =
   | "inb"
   | "whk"
   | "cns"
-  | "blk";
+  | "blk"
+  | "tpl";
 
 export function newId(prefix: IdPrefix, nowMs: number): string {
   let time = "";

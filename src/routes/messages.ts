@@ -1,12 +1,14 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../app-env";
 import { PROVIDER_NAMES } from "../domain/providers";
+import { ApiError } from "../errors";
 import { sha256Hex } from "../lib/crypto";
 import { requireScope } from "../services/api-keys";
 import { dispatchNow } from "../services/dispatch";
 import { getMessage, listMessages } from "../services/messages";
 import { rateLimitHeaders } from "../services/rate-limits";
 import { acceptMessage, cancelMessage, storeResponse } from "../services/send";
+import { renderForSend } from "../services/templates";
 import { json, jsonBody, MessageStatusSchema, MessageTypeSchema, Money, problems } from "./schemas";
 
 /** Whether the runtime knows this IANA time zone. */
@@ -19,13 +21,32 @@ function isTimeZone(zone: string): boolean {
   }
 }
 
+/** The lower of two optional limits. */
+const minDefined = (a: number | undefined, b: number | undefined) =>
+  a === undefined ? b : b === undefined ? a : Math.min(a, b);
+
 const SendMessageBody = z
   .object({
     to: z.string().min(1).max(32).openapi({ example: "+14155550100" }),
-    body: z.string().min(1).max(10_000).openapi({
+    body: z.string().min(1).max(10_000).optional().openapi({
       example: "Your order has shipped.",
-      description: "At most 1,600 characters / 10 segments by default (see Content rules)",
+      description:
+        "At most 1,600 characters / 10 segments by default (see Content rules); or `template`",
     }),
+    template: z.string().min(1).max(64).optional().openapi({
+      description: "A template's id or name (POST /v1/templates), instead of `body`",
+    }),
+    variables: z
+      .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/), z.string().max(1000))
+      .optional()
+      .openapi({ description: "The template's variables: all it uses, nothing else" }),
+    locale: z
+      .string()
+      .regex(/^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})?$/)
+      .optional()
+      .openapi({
+        description: "Picks the template's locale variant (pt-BR, then pt, then default)",
+      }),
     max_segments: z.number().int().min(1).max(10).optional().openapi({
       description: "A lower segment limit for this message",
     }),
@@ -36,7 +57,9 @@ const SendMessageBody = z
     smart_encoding: z.boolean().default(false).openapi({
       description: "Replace Unicode look-alikes (curly quotes, dashes…) with GSM-7 characters",
     }),
-    type: MessageTypeSchema.default("transactional"),
+    type: MessageTypeSchema.optional().openapi({
+      description: "transactional (default), promotional or otp; a template's type otherwise",
+    }),
     from: z
       .string()
       .regex(
@@ -50,11 +73,16 @@ const SendMessageBody = z
       .optional()
       .openapi({ description: "Pin one provider (live keys; test keys always use the sandbox)" }),
     dlt: z
-      .object({ entity_id: z.string().min(1).max(50), template_id: z.string().min(1).max(50) })
+      .object({
+        entity_id: z.string().min(1).max(50),
+        template_id: z.string().min(1).max(50).optional(),
+      })
       .strict()
       .optional()
       .openapi({
-        description: "India DLT entity (PE) and template ids; sent to the AWS providers",
+        description:
+          "India DLT entity (PE) and template ids, sent to the AWS providers; template_id may " +
+          "come from the template's dlt_template_id",
       }),
     send_at: z.iso
       .datetime({ offset: true })
@@ -98,6 +126,10 @@ const SendMessageBody = z
       .optional(),
   })
   .strict()
+  .refine((m) => (m.body === undefined) !== (m.template === undefined), {
+    message: "give either body or template",
+    path: ["body"],
+  })
   .openapi("SendMessage");
 
 const AcceptedMessage = z
@@ -274,20 +306,38 @@ export function messageRoutes(app: OpenAPIHono<AppEnv>) {
           requestHash: await sha256Hex(await c.req.text()),
         }
       : null;
+    const templated = input.template
+      ? await renderForSend(s, principal.tenantId, {
+          template: input.template,
+          variables: input.variables ?? {},
+          locale: input.locale,
+        })
+      : null;
+    const dltTemplateId = input.dlt?.template_id ?? templated?.dltTemplateId;
+    if (input.dlt && !dltTemplateId) {
+      throw new ApiError("validation_failed", "dlt needs a template_id", [
+        { path: "dlt.template_id", message: "required (or a template with dlt_template_id)" },
+      ]);
+    }
     const result = await acceptMessage(
       s,
       principal,
       {
         ...input,
+        body: templated?.body ?? input.body ?? "",
+        type: input.type ?? templated?.type ?? "transactional",
         validitySeconds: input.validity_seconds,
         sendAt: input.send_at ? new Date(input.send_at) : undefined,
         validUntil: input.valid_until ? new Date(input.valid_until) : undefined,
         recipientTimeZone: input.recipient_timezone,
-        maxSegments: input.max_segments,
+        maxSegments: minDefined(input.max_segments, templated?.maxSegments),
         smartEncoding: input.smart_encoding,
         endUserIp: input.end_user_ip,
         endUserId: input.end_user_id,
-        dlt: input.dlt && { entityId: input.dlt.entity_id, templateId: input.dlt.template_id },
+        dlt:
+          input.dlt && dltTemplateId
+            ? { entityId: input.dlt.entity_id, templateId: dltTemplateId }
+            : undefined,
       },
       idempotency,
       wait,

@@ -1,0 +1,186 @@
+import { sql } from "drizzle-orm";
+import type { Services } from "../context";
+import type { MessageType } from "../domain/providers";
+import {
+  parseTemplate,
+  pickVariant,
+  renderTemplate,
+  type TemplateProblem,
+  worstCaseSegments,
+} from "../domain/templates";
+import { ApiError } from "../errors";
+import { newId } from "../lib/ids";
+
+/** A tenant's templates (CRUD) and their rendering for POST /v1/messages. */
+
+export interface TemplateInput {
+  name: string;
+  body: string;
+  localeVariants?: Record<string, string> | undefined;
+  type: MessageType;
+  maxSegments?: number | undefined;
+  variableLengths?: Record<string, number> | undefined;
+  dltTemplateId?: string | undefined;
+}
+
+interface TemplateRow extends Record<string, unknown> {
+  id: string;
+  name: string;
+  body: string;
+  locale_variants: Record<string, string> | null;
+  type: MessageType;
+  max_segments: number | null;
+  variable_lengths: Record<string, number> | null;
+  dlt_template_id: string | null;
+  created_at: Date | string;
+  updated_at: Date | string;
+}
+
+const view = (row: TemplateRow) => ({
+  id: row.id,
+  name: row.name,
+  body: row.body,
+  locale_variants: row.locale_variants ?? {},
+  type: row.type,
+  max_segments: row.max_segments,
+  variables: row.variable_lengths ?? {},
+  dlt_template_id: row.dlt_template_id,
+  created_at: new Date(row.created_at).toISOString(),
+  updated_at: new Date(row.updated_at).toISOString(),
+});
+
+const columns = sql`id, name, body, locale_variants, type, max_segments, variable_lengths,
+  dlt_template_id, created_at, updated_at`;
+
+/** Syntax of every variant, and where max_segments is set, its worst case. */
+function validate(input: TemplateInput): void {
+  const bodies: [string, string][] = [
+    ["body", input.body],
+    ...Object.entries(input.localeVariants ?? {}).map(([locale, body]): [string, string] => [
+      `locale_variants.${locale}`,
+      body,
+    ]),
+  ];
+  const problems: TemplateProblem[] = [];
+  for (const [path, body] of bodies) {
+    const parsed = parseTemplate(body);
+    if (!parsed.ok) {
+      problems.push({ path, message: parsed.problem });
+      continue;
+    }
+    if (input.maxSegments === undefined) continue;
+    const worst = worstCaseSegments(body, input.variableLengths ?? {});
+    if (worst > input.maxSegments) {
+      problems.push({
+        path,
+        message: `may need ${worst} segments with the declared variable lengths (max_segments ${input.maxSegments})`,
+      });
+    }
+  }
+  if (problems.length > 0) {
+    throw new ApiError("validation_failed", "The template is not valid", problems);
+  }
+}
+
+const jsonb = (value: unknown) =>
+  sql`${value === undefined || value === null ? null : JSON.stringify(value)}::jsonb`;
+
+export async function createTemplate(s: Services, tenantId: string, input: TemplateInput) {
+  validate(input);
+  const now = s.now();
+  const result = await s.db.execute<TemplateRow>(sql`
+    insert into templates (id, tenant_id, name, body, locale_variants, type, max_segments,
+      variable_lengths, dlt_template_id, created_at, updated_at)
+    values (${newId("tpl", now.getTime())}, ${tenantId}, ${input.name}, ${input.body},
+      ${jsonb(input.localeVariants)}, ${input.type}, ${input.maxSegments ?? null},
+      ${jsonb(input.variableLengths)}, ${input.dltTemplateId ?? null}, ${now}, ${now})
+    on conflict (tenant_id, name) do nothing
+    returning ${columns}`);
+  const row = result.rows[0];
+  if (!row) {
+    throw new ApiError("validation_failed", `A template named "${input.name}" exists`, [
+      { path: "name", message: "already used" },
+    ]);
+  }
+  return view(row);
+}
+
+export async function replaceTemplate(
+  s: Services,
+  tenantId: string,
+  id: string,
+  input: TemplateInput,
+) {
+  validate(input);
+  const result = await s.db.execute<TemplateRow>(sql`
+    update templates set name = ${input.name}, body = ${input.body},
+      locale_variants = ${jsonb(input.localeVariants)}, type = ${input.type},
+      max_segments = ${input.maxSegments ?? null}, variable_lengths = ${jsonb(input.variableLengths)},
+      dlt_template_id = ${input.dltTemplateId ?? null}, updated_at = ${s.now()}
+    where id = ${id} and tenant_id = ${tenantId}
+    returning ${columns}`);
+  const row = result.rows[0];
+  if (!row) throw new ApiError("not_found", `No template ${id}`);
+  return view(row);
+}
+
+export async function listTemplates(s: Services, tenantId: string) {
+  const result = await s.db.execute<TemplateRow>(
+    sql`select ${columns} from templates where tenant_id = ${tenantId} order by name`,
+  );
+  return result.rows.map(view);
+}
+
+async function findTemplate(s: Services, tenantId: string, idOrName: string) {
+  const result = await s.db.execute<TemplateRow>(sql`
+    select ${columns} from templates
+    where tenant_id = ${tenantId} and (id = ${idOrName} or name = ${idOrName}) limit 1`);
+  return result.rows[0];
+}
+
+export async function getTemplate(s: Services, tenantId: string, id: string) {
+  const row = await findTemplate(s, tenantId, id);
+  if (!row) throw new ApiError("not_found", `No template ${id}`);
+  return view(row);
+}
+
+export async function deleteTemplate(s: Services, tenantId: string, id: string) {
+  const result = await s.db.execute(
+    sql`delete from templates where id = ${id} and tenant_id = ${tenantId}`,
+  );
+  if (result.rowCount === 0) throw new ApiError("not_found", `No template ${id}`);
+}
+
+/**
+ * A send by template (one query): the body for the locale with the variables filled in, the
+ * template's type and segment limit. The result then goes through every policy like any body.
+ */
+export async function renderForSend(
+  s: Services,
+  tenantId: string,
+  request: { template: string; variables: Record<string, string>; locale?: string | undefined },
+) {
+  const row = await findTemplate(s, tenantId, request.template);
+  if (!row) {
+    throw new ApiError("validation_failed", `No template "${request.template}"`, [
+      { path: "template", message: "unknown template" },
+    ]);
+  }
+  const rendered = renderTemplate(
+    pickVariant(row.body, row.locale_variants, request.locale),
+    request.variables,
+  );
+  if (!rendered.ok) {
+    throw new ApiError(
+      "validation_failed",
+      "The variables do not match the template",
+      rendered.problems,
+    );
+  }
+  return {
+    body: rendered.body,
+    type: row.type,
+    maxSegments: row.max_segments ?? undefined,
+    dltTemplateId: row.dlt_template_id,
+  };
+}
