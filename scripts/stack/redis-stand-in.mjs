@@ -93,6 +93,14 @@ export function createStandInClient() {
       }
       case "script":
         return scriptCommand(args[0]?.toLowerCase(), args.slice(1));
+      case "set":
+        // Redis takes SET's options (EX, NX…) in any case and @upstash/redis sends them in lower
+        // case; ioredis-mock only knows upper case and would silently drop the expiry.
+        return mock.set(
+          args[0],
+          args[1],
+          ...args.slice(2).map((a) => (/^[a-z]+$/i.test(a) ? a.toUpperCase() : a)),
+        );
       default:
         // Commands are own properties of the mock; its prototype holds helpers such as disconnect.
         if (!Object.hasOwn(mock, name) || typeof mock[name] !== "function") {

@@ -143,7 +143,11 @@ export async function admitSend(
     );
   }
   if (!withinBudget) await refuse(budgetExceeded(caps));
-  if (blockTtl > 0) await refuse(pumpingError(bucket, blockTtl));
+  // TTL -2: no block. Any other answer is a block (-1, a flag without expiry, should not
+  // happen, but must not be read as "not blocked").
+  if (blockTtl !== -2) {
+    await refuse(pumpingError(bucket, blockTtl > 0 ? blockTtl : pumping.blockSeconds));
+  }
   if (count > pumping.maxPerBucket) {
     await blockRange(s, tenantId, bucket, pumping.blockSeconds, {
       reason: "burst",

@@ -39,6 +39,15 @@ describe.each(await redisBackends())(
       expect(await redis.get(k)).toEqual(value);
     });
 
+    it("keeps SET's expiry and NX, as the client sends them (lower case)", async () => {
+      const k = key("expiring");
+      expect(await redis.set(k, "1", { ex: 900, nx: true })).toBe("OK");
+      expect(await redis.set(k, "2", { ex: 900, nx: true })).toBeNull();
+      const ttl = await redis.ttl(k);
+      expect(ttl).toBeGreaterThan(800);
+      expect(ttl).toBeLessThanOrEqual(900);
+    });
+
     it("increments counters", async () => {
       const k = key("counter");
       expect(await redis.incr(k)).toBe(1);
