@@ -150,6 +150,8 @@ export const messages = pgTable(
     index("messages_provider_id_idx").on(t.provider, t.providerMessageId),
     index("messages_recipient_idx").using("gin", t.recipientDigests),
     index("messages_body_retention_idx").on(t.completedAt).where(sql`body_sealed is not null`),
+    // The scheduler's budget reconciliation reads this month's reservations every tick.
+    index("messages_reserved_idx").on(t.reservedAt).where(sql`reserved_at is not null`),
   ],
 );
 
@@ -267,7 +269,11 @@ export const unmatchedReceipts = pgTable(
     payloadSealed: text("payload_sealed").notNull(),
     receivedAt: ts("received_at").notNull(),
   },
-  (t) => [uniqueIndex("unmatched_receipts_event_idx").on(t.provider, t.providerEventId)],
+  (t) => [
+    uniqueIndex("unmatched_receipts_event_idx").on(t.provider, t.providerEventId),
+    // Retention (src/services/retention.ts), every scheduler tick.
+    index("unmatched_receipts_received_idx").on(t.receivedAt),
+  ],
 );
 
 /** SMS received on one of a tenant's senders. */
@@ -297,6 +303,7 @@ export const inboundMessages = pgTable(
   (t) => [
     uniqueIndex("inbound_provider_id_idx").on(t.provider, t.providerMessageId),
     index("inbound_tenant_idx").on(t.tenantId, t.id),
+    index("inbound_body_retention_idx").on(t.receivedAt).where(sql`body_sealed is not null`),
   ],
 );
 
@@ -405,6 +412,9 @@ export const webhookDeliveries = pgTable(
       .on(t.nextAttemptAt)
       .where(sql`status in ('pending', 'delivering')`),
     index("webhook_deliveries_endpoint_idx").on(t.endpointId, t.createdAt),
+    index("webhook_deliveries_finished_idx")
+      .on(t.createdAt)
+      .where(sql`status in ('delivered', 'dead')`),
   ],
 );
 

@@ -71,6 +71,16 @@ const pumpingSchema = z.strictObject({
     .optional(),
 });
 
+/** The quotas both the deployment's document and a tenant's may set. */
+const perLimitOverrides = {
+  perDestination: quotaSchema.optional(),
+  otpPerDestination: quotaSchema.optional(),
+  perCountry: quotaSchema.optional(),
+  perType: typeQuotas.optional(),
+  perEndUser: quotaSchema.optional(),
+  pumping: pumpingSchema.optional(),
+};
+
 /** A policy document over the shipped one (QUIET_HOURS_POLICY's pattern): fields it has win. */
 export const rateLimitPolicySchema = z.strictObject({
   tiers: z
@@ -81,12 +91,7 @@ export const rateLimitPolicySchema = z.strictObject({
     })
     .optional(),
   defaultTier: z.enum(TIERS).optional(),
-  perDestination: quotaSchema.optional(),
-  otpPerDestination: quotaSchema.optional(),
-  perCountry: quotaSchema.optional(),
-  perType: typeQuotas.optional(),
-  perEndUser: quotaSchema.optional(),
-  pumping: pumpingSchema.optional(),
+  ...perLimitOverrides,
 });
 export type RateLimitPolicyDocument = z.infer<typeof rateLimitPolicySchema>;
 
@@ -94,12 +99,7 @@ export type RateLimitPolicyDocument = z.infer<typeof rateLimitPolicySchema>;
 export const tenantRateLimitsSchema = z.strictObject({
   tier: z.enum(TIERS).optional(),
   key: quotaSchema.optional(),
-  perDestination: quotaSchema.optional(),
-  otpPerDestination: quotaSchema.optional(),
-  perCountry: quotaSchema.optional(),
-  perType: typeQuotas.optional(),
-  perEndUser: quotaSchema.optional(),
-  pumping: pumpingSchema.optional(),
+  ...perLimitOverrides,
 });
 export type TenantRateLimits = z.infer<typeof tenantRateLimitsSchema>;
 

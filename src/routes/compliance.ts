@@ -6,7 +6,7 @@ import { requireScope } from "../services/api-keys";
 import { listConsents, recordConsent, setTenantCompliance } from "../services/consents";
 import type { ConsentEvidence } from "../services/opt-outs";
 import { eraseSubject } from "../services/subjects";
-import { json, jsonBody, problems } from "./schemas";
+import { json, jsonBody, PhoneParam, problems } from "./schemas";
 
 /** Consent evidence as the API takes it (POST /v1/consents, DELETE /v1/opt-outs/{phone}). */
 export const ConsentEvidenceBody = z
@@ -81,9 +81,7 @@ const listConsentsRoute = createRoute({
   summary: "A number's consent evidence, latest first",
   security: [{ apiKey: [] }],
   request: {
-    params: z.object({
-      phone: z.string().min(1).max(32).openapi({ description: "E.164, URL-encoded (`%2B…`)" }),
-    }),
+    params: PhoneParam,
   },
   responses: {
     200: json(
@@ -110,9 +108,7 @@ const eraseSubjectRoute = createRoute({
     "it is still honoured; the compliance audit keeps digest-only records.",
   security: [{ apiKey: [] }],
   request: {
-    params: z.object({
-      phone: z.string().min(1).max(32).openapi({ description: "E.164, URL-encoded (`%2B…`)" }),
-    }),
+    params: PhoneParam,
   },
   responses: {
     200: json(

@@ -12,16 +12,9 @@ import {
   removeOptOutWithConsent,
 } from "../services/opt-outs";
 import { ConsentEvidenceBody, consentEvidence } from "./compliance";
-import { json, jsonBody, problems } from "./schemas";
+import { json, jsonBody, PhoneParam, problems } from "./schemas";
 
 const ChannelSchema = z.enum(OPT_OUT_CHANNELS);
-const PhoneParam = z.object({
-  phone: z
-    .string()
-    .min(1)
-    .max(32)
-    .openapi({ description: "E.164, URL-encoded (`%2B14155550100`)", example: "%2B14155550100" }),
-});
 
 const OptOut = z
   .object({

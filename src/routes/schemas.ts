@@ -53,3 +53,12 @@ export const Money = z
   .string()
   .regex(/^-?\d+\.\d{4,6}$/)
   .openapi({ example: "0.0079" });
+
+/** A person's number in a path (`/v1/opt-outs/{phone}`…): `+` URL-encoded. */
+export const PhoneParam = z.object({
+  phone: z
+    .string()
+    .min(1)
+    .max(32)
+    .openapi({ description: "E.164, URL-encoded (`%2B14155550100`)", example: "%2B14155550100" }),
+});

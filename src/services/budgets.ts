@@ -193,22 +193,31 @@ async function thresholdEvent(
 }
 
 /**
+ * Postgres's spend of this UTC day and month, per tenant (all, or one): what the caps count.
+ * Ranges on `reserved_at`, so the partial index serves them.
+ */
+export function spendTotals(now: Date, tenantId?: string) {
+  const month = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
+  const day = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
+  return sql`
+    select tenant_id,
+      coalesce(sum(spent_micros) filter (where reserved_at >= ${day}), 0)::float8 as day_total,
+      coalesce(sum(spent_micros), 0)::float8 as month_total
+    from messages
+    where reserved_at >= ${month} ${tenantId === undefined ? sql`` : sql`and tenant_id = ${tenantId}`}
+    group by tenant_id`;
+}
+
+/**
  * Scheduler: Postgres's totals for today and this month, per tenant with live spend, lift any
  * Redis total below them (never lower one: a reservation may be in flight between the two).
  */
 export async function reconcileBudgets(s: Services, now: Date): Promise<number> {
-  const { day } = budgetPeriods(now);
   const result = await s.db.execute<{
     tenant_id: string;
     day_total: number;
     month_total: number;
-  }>(sql`
-    select tenant_id,
-      coalesce(sum(spent_micros) filter (where to_char(reserved_at at time zone 'UTC', 'YYYY-MM-DD') = ${day}), 0)::float8 as day_total,
-      coalesce(sum(spent_micros), 0)::float8 as month_total
-    from messages
-    where reserved_at >= date_trunc('month', ${now}::timestamptz at time zone 'UTC') at time zone 'UTC'
-    group by tenant_id`);
+  }>(spendTotals(now));
   if (result.rows.length === 0) return 0;
   const totalKeys = result.rows.flatMap((row) => keys(row.tenant_id, now));
   const current = await s.redis.mget<(string | null)[]>(...totalKeys);

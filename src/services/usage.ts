@@ -2,7 +2,7 @@ import { sql } from "drizzle-orm";
 import type { Services } from "../context";
 import { budgetPeriods } from "../domain/budgets";
 import { formatMoney } from "../domain/pricing";
-import { capsFor } from "./budgets";
+import { capsFor, spendTotals } from "./budgets";
 
 /**
  * GET /v1/usage: a tenant's messages and spend over a range of UTC days, by day, country,
@@ -49,7 +49,7 @@ export async function usage(s: Services, tenantId: string, from: Date, to: Date,
     spent_month: number;
     pumping_blocks: number;
   }>(sql`
-    with m as (
+    with spend as (${spendTotals(now, tenantId)}), m as (
       select created_at, country, provider, type, status, coalesce(spent_micros, 0) as spent
       from messages where tenant_id = ${tenantId} and created_at >= ${from} and created_at < ${to}
     )
@@ -63,10 +63,8 @@ export async function usage(s: Services, tenantId: string, from: Date, to: Date,
       ${grouped(sql`provider`)} as by_provider,
       ${grouped(sql`type`)} as by_type,
       ${grouped(sql`status`)} as by_status,
-      (select coalesce(sum(spent_micros), 0)::float8 from messages where tenant_id = ${tenantId}
-        and to_char(reserved_at at time zone 'UTC', 'YYYY-MM-DD') = ${day}) as spent_today,
-      (select coalesce(sum(spent_micros), 0)::float8 from messages where tenant_id = ${tenantId}
-        and to_char(reserved_at at time zone 'UTC', 'YYYY-MM') = ${month}) as spent_month,
+      (select coalesce(sum(day_total), 0) from spend) as spent_today,
+      (select coalesce(sum(month_total), 0) from spend) as spent_month,
       (select count(*)::int from compliance_audit where tenant_id = ${tenantId}
         and kind = 'pumping.detected' and occurred_at >= ${from} and occurred_at < ${to})
         as pumping_blocks`);
