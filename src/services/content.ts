@@ -62,11 +62,11 @@ export async function prepareBody(
   const footer = await footerOf();
   const limit = Math.min(request.maxSegments ?? policy.maxSegments, policy.maxSegments);
   const withFooter = withOptOutFooter(result.body, footer);
-  if (analyzeBody(withFooter).segments <= limit) {
+  const segments = analyzeBody(withFooter).segments;
+  if (segments <= limit) {
     return { body: withFooter, truncated: result.truncated, smartEncoding };
   }
   if (!request.truncate) {
-    const segments = analyzeBody(withFooter).segments;
     throw new ApiError(
       "too_many_segments",
       `With the opt-out footer the body needs ${segments} segments; at most ${limit} are allowed.`,
