@@ -31,6 +31,13 @@ const baseBindings = () => ({
     perEndUser: { perHour: 1_000_000 },
     pumping: { maxPerBucket: 1_000_000 },
   }),
+  // Fast enough not to slow the suite, but one sender at 5 parts/s: the send-rate test
+  // (test/integration/bulk.test.ts) counts its calls per second.
+  SEND_RATE_POLICY: JSON.stringify({
+    perSender: 1000,
+    defaultPerProvider: 10_000,
+    senders: { "+15005550142": 5 },
+  }),
   PII_ENCRYPTION_KEYS:
     "k2:MjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjI=,k1:MTExMTExMTExMTExMTExMTExMTExMTExMTExMTExMTE=",
   PII_HMAC_KEYS:

@@ -11,6 +11,7 @@ import { createLogger } from "./lib/log";
 import { apiKeyAuth } from "./middleware/auth";
 import { withServices } from "./middleware/services";
 import { adminRoutes } from "./routes/admin";
+import { bulkRoutes } from "./routes/bulk";
 import { complianceRoutes } from "./routes/compliance";
 import { destinationRoutes } from "./routes/destinations";
 import { healthRoutes } from "./routes/health";
@@ -25,6 +26,8 @@ import { usageRoutes } from "./routes/usage";
 import { webhookRoutes } from "./routes/webhooks";
 
 const MAX_BODY_BYTES = 64 * 1024;
+/** A bulk send's 10,000 recipients, each with its variables and metadata. */
+const MAX_BULK_BODY_BYTES = 8 * 1024 * 1024;
 /** Tenant API keys guard every /v1 route but the admin API (which has its own token). */
 const tenantAuth = apiKeyAuth();
 
@@ -64,17 +67,16 @@ export function newApp() {
   });
 
   app.use(requestId({ headerName: "Request-Id" }));
-  app.use(
+  const limitBody = (maxSize: number) =>
     bodyLimit({
-      maxSize: MAX_BODY_BYTES,
+      maxSize,
       onError: () => {
-        throw new ApiError(
-          "payload_too_large",
-          `Request bodies are limited to ${MAX_BODY_BYTES} bytes`,
-        );
+        throw new ApiError("payload_too_large", `Request bodies are limited to ${maxSize} bytes`);
       },
-    }),
-  );
+    });
+  const defaultLimit = limitBody(MAX_BODY_BYTES);
+  const bulkLimit = limitBody(MAX_BULK_BODY_BYTES);
+  app.use((c, next) => (c.req.path === "/v1/messages/bulk" ? bulkLimit : defaultLimit)(c, next));
   // A JSON API: refuse other media types up front rather than reading them as empty.
   // A request without a body (e.g. POST …/cancel) has no media type to check.
   app.on(["POST", "PUT", "PATCH"], "/v1/*", async (c, next) => {
@@ -97,6 +99,7 @@ export function newApp() {
   adminRoutes(app);
   // After adminRoutes: its admin-token middleware covers these /v1/admin/ routes too.
   destinationRoutes(app);
+  bulkRoutes(app);
   messageRoutes(app);
   settingsRoutes(app);
   webhookRoutes(app);

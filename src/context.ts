@@ -5,6 +5,7 @@ import { openRedis } from "./kv/redis";
 import { type IoMeter, newIoMeter } from "./lib/io-meter";
 import { createLogger, type Logger } from "./lib/log";
 import { type Pii, piiFor } from "./lib/pii";
+import type { DispatchQueues } from "./services/dispatch-queue";
 
 /** Everything a service needs for one invocation (request or scheduler tick). */
 export interface Services {
@@ -15,6 +16,8 @@ export interface Services {
   /** Sealing and digests of personal data (numbers, bodies) at rest. */
   pii: Pii;
   io: IoMeter;
+  /** The dispatch queues, when the deployment binds them (wrangler.toml); else null. */
+  queues: DispatchQueues | null;
   now(): Date;
   /** Work that continues after the response (ctx.waitUntil), tracked so the pool closes last. */
   background(task: () => Promise<unknown>): void;
@@ -30,6 +33,7 @@ export function openScope(
   config: Config,
   logFields: Record<string, unknown>,
   now: () => Date = () => new Date(),
+  queues: DispatchQueues | null = null,
 ): Scope {
   const io = newIoMeter();
   const log = createLogger(logFields);
@@ -51,6 +55,7 @@ export function openScope(
     log,
     pii: piiFor(config.PII_ENCRYPTION_KEYS, config.PII_HMAC_KEYS),
     io,
+    queues,
     now,
     background,
   };

@@ -6,7 +6,9 @@ import { providerPriceTableSchema } from "./domain/provider-prices";
 import { quietHoursPolicySchema } from "./domain/quiet-hours";
 import { rateLimitPolicySchema } from "./domain/rate-limits";
 import { routingPolicySchema } from "./domain/routing";
+import { sendRatesSchema } from "./domain/send-rates";
 import { AES_KEY_BYTES, HMAC_KEY_BYTES, parseKeyringText } from "./lib/pii";
+import type { DispatchJob, DispatchQueues } from "./services/dispatch-queue";
 
 /**
  * Bindings and secrets, checked once per isolate. A bad or missing value fails
@@ -86,6 +88,8 @@ export const envSchema = z.object({
   QUIET_HOURS_POLICY: jsonDocument.pipe(quietHoursPolicySchema.optional()),
   /** JSON spend caps, `{"daily": "100.00", "monthly": "2000.00"}` USD (see README "Budgets"). */
   BUDGET_POLICY: jsonDocument.pipe(budgetDocumentSchema.optional()),
+  /** JSON send rates in message parts per second, per sender and provider (README "Bulk"). */
+  SEND_RATE_POLICY: jsonDocument.pipe(sendRatesSchema.optional()),
   /** JSON content policy over the shipped one (see README "Content rules"). */
   CONTENT_POLICY: jsonDocument.pipe(contentPolicySchema.optional()),
   /** JSON rate-limit policy over the shipped defaults (see README "Rate limits"). */
@@ -155,8 +159,18 @@ export const envSchema = z.object({
 
 export type Config = z.infer<typeof envSchema>;
 
-/** What Cloudflare hands the Worker: strings for vars and secrets. */
-export type Env = Record<keyof z.input<typeof envSchema>, string | undefined>;
+/** What Cloudflare hands the Worker: strings for vars and secrets, and the queue bindings. */
+export type Env = Record<keyof z.input<typeof envSchema>, string | undefined> & {
+  DISPATCH_QUEUE?: Queue<DispatchJob>;
+  PRIORITY_QUEUE?: Queue<DispatchJob>;
+};
+
+/** Both queues, or none: a deployment without Queues dispatches inline and by the scheduler. */
+export function queuesOf(env: Env): DispatchQueues | null {
+  return env.DISPATCH_QUEUE && env.PRIORITY_QUEUE
+    ? { bulk: env.DISPATCH_QUEUE, priority: env.PRIORITY_QUEUE }
+    : null;
+}
 
 export class ConfigError extends Error {
   override name = "ConfigError";

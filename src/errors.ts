@@ -14,6 +14,7 @@ export const ERROR_CODES = {
   webhook_url_not_allowed: { status: 422, title: "Webhook URL not allowed" },
   recipient_opted_out: { status: 422, title: "Recipient opted out" },
   consent_required: { status: 422, title: "Consent required" },
+  duplicate_recipient: { status: 422, title: "Recipient already in the batch" },
   rate_limited: { status: 429, title: "Rate limit reached" },
   pumping_suspected: { status: 429, title: "Number range temporarily blocked" },
   otp_cooldown: { status: 429, title: "A code was just sent" },

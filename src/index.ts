@@ -1,6 +1,7 @@
 import { newApp } from "./app";
 import { openScope } from "./context";
-import { type Env, loadConfig } from "./env";
+import { type Env, loadConfig, queuesOf } from "./env";
+import { consumeJobs, type DispatchJob } from "./services/dispatch-queue";
 import { runSchedulerTick } from "./services/scheduler";
 
 const app = newApp();
@@ -16,6 +17,7 @@ export default {
       loadConfig(env),
       { cron: controller.cron },
       () => new Date(Math.max(Date.now(), controller.scheduledTime)),
+      queuesOf(env),
     );
     try {
       await runSchedulerTick(scope.services, new Date(controller.scheduledTime));
@@ -23,4 +25,27 @@ export default {
       ctx.waitUntil(scope.finished());
     }
   },
-} satisfies ExportedHandler<Env>;
+
+  /**
+   * Queue consumer (both lanes): claims and sends the jobs' messages. Every job is
+   * acknowledged: a message not sent in time was given back to Postgres, where the
+   * scheduler finds it; redelivering the job would only race with that.
+   */
+  async queue(batch, env, ctx) {
+    const scope = openScope(loadConfig(env), { queue: batch.queue }, undefined, queuesOf(env));
+    try {
+      const sent = await consumeJobs(
+        scope.services,
+        batch.messages.map((m) => m.body),
+      );
+      scope.services.log.info("queue batch", {
+        jobs: batch.messages.length,
+        claimed: sent,
+        ...scope.services.io,
+      });
+    } finally {
+      batch.ackAll();
+      ctx.waitUntil(scope.finished());
+    }
+  },
+} satisfies ExportedHandler<Env, DispatchJob>;

@@ -131,6 +131,8 @@ export const messages = pgTable(
     resent: boolean("resent").notNull().default(false),
     /** An unknown outcome waits for a receipt until then, and then fails. */
     outcomeDeadlineAt: ts("outcome_deadline_at"),
+    /** The bulk send it belongs to (POST /v1/messages/bulk), if any. */
+    batchId: text("batch_id"),
     idempotencyKey: text("idempotency_key"),
     requestHash: text("request_hash"),
     /** The response first given for an idempotent request; null while it is in flight. */
@@ -152,7 +154,36 @@ export const messages = pgTable(
     index("messages_body_retention_idx").on(t.completedAt).where(sql`body_sealed is not null`),
     // The scheduler's budget reconciliation reads this month's reservations every tick.
     index("messages_reserved_idx").on(t.reservedAt).where(sql`reserved_at is not null`),
+    // A batch's progress (counts by status) and its cancellation.
+    index("messages_batch_idx").on(t.batchId, t.status).where(sql`batch_id is not null`),
   ],
+);
+
+/**
+ * A bulk send: its recipients' messages carry its id. The response (every recipient,
+ * accepted or refused) is kept sealed for idempotent replays: it holds the numbers.
+ */
+export const batches = pgTable(
+  "batches",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id")
+      .notNull()
+      .references(() => tenants.id),
+    apiKeyId: text("api_key_id").notNull(),
+    mode: text("mode", { enum: ["test", "live"] }).notNull(),
+    type: text("type", { enum: ["transactional", "promotional", "otp"] }).notNull(),
+    /** Recipients in the request, and how many of them were accepted. */
+    recipients: integer("recipients").notNull(),
+    accepted: integer("accepted").notNull(),
+    idempotencyKey: text("idempotency_key"),
+    requestHash: text("request_hash"),
+    /** Null once past the idempotency window (retention): it holds the numbers. */
+    responseSealed: text("response_sealed"),
+    canceledAt: ts("canceled_at"),
+    createdAt: ts("created_at").notNull(),
+  },
+  (t) => [uniqueIndex("batches_idempotency_idx").on(t.tenantId, t.idempotencyKey)],
 );
 
 /** The tenant's sender register: what it may send from, per provider and country. */

@@ -16,7 +16,8 @@ export type IdPrefix =
   | "whk"
   | "cns"
   | "blk"
-  | "tpl";
+  | "tpl"
+  | "bat";
 
 export function newId(prefix: IdPrefix, nowMs: number): string {
   let time = "";

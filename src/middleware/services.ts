@@ -1,7 +1,7 @@
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../app-env";
 import { openScope } from "../context";
-import { loadConfig } from "../env";
+import { loadConfig, queuesOf } from "../env";
 import { serverTiming } from "../lib/io-meter";
 
 /**
@@ -12,7 +12,12 @@ import { serverTiming } from "../lib/io-meter";
 export const withServices = () =>
   createMiddleware<AppEnv>(async (c, next) => {
     const config = loadConfig(c.env);
-    const scope = openScope(config, { request_id: c.var.requestId, path: c.req.path });
+    const scope = openScope(
+      config,
+      { request_id: c.var.requestId, path: c.req.path },
+      undefined,
+      queuesOf(c.env),
+    );
     c.set("services", scope.services);
     try {
       await next();

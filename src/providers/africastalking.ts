@@ -1,11 +1,13 @@
 /**
- * Africa's Talking bulk SMS client (providers.md §6.1): one form-encoded POST per message, one
- * recipient per POST, so the recipient's own result is the send's result.
+ * Africa's Talking bulk SMS client (providers.md §6.1). `send`: one form-encoded POST per
+ * message, one recipient per POST, so the recipient's own result is the send's result.
+ * `sendMany`: one POST for many messages with the same body and sender, their numbers joined by
+ * "," in `to`; each message's result is the answer's recipient entry with its number.
  */
 import type { FailureOutcome } from "../domain/dispatch-policy";
 import { MICROS_PER_UNIT } from "../domain/pricing";
 import { callOnce, type FetchLike, failure, type HttpOutcome, unknownOutcome } from "./http";
-import type { Provider, SendRequest, SendResult } from "./types";
+import type { Provider, Sender, SendRequest, SendResult } from "./types";
 
 export interface AfricasTalkingConfig {
   username: string;
@@ -23,6 +25,9 @@ export function africasTalkingDefaultBaseUrl(username: string): string {
     ? "https://api.sandbox.africastalking.com"
     : "https://api.africastalking.com";
 }
+
+/** The most recipients one `sendMany` call carries. */
+export const AFRICAS_TALKING_MAX_RECIPIENTS = 1000;
 
 /** Per-recipient statusCode 100 Processed, 101 Sent, 102 Queued. */
 const ACCEPTED_CODES = new Set([100, 101, 102]);
@@ -87,6 +92,8 @@ export function costInUsdMicros(
 interface Recipient {
   statusCode: number;
   status: string;
+  /** E.164, as sent. */
+  number?: unknown;
   messageId?: unknown;
   cost?: unknown;
 }
@@ -112,19 +119,17 @@ function parseSmsMessageData(body: string): { message: string; recipients: Recip
   return { message: typeof Message === "string" ? Message : "", recipients };
 }
 
-function fromSmsMessageData(
-  data: { message: string; recipients: Recipient[] },
-  usdPerUnit: Record<string, string>,
-): SendResult {
-  const [recipient] = data.recipients;
-  if (!recipient) {
-    // Africa's Talking answers a refused sender ID with no recipients and the status name as
-    // the Message ("InvalidSenderId"); anything else without a recipient says nothing certain.
-    const named = [...RECIPIENT_FAILURES].find(([, failure]) => failure.status === data.message);
-    return named
-      ? recipientFailure(named[0], data.message)
-      : failure("outcome_unknown", "no_recipients", data.message || "No recipients in the answer");
-  }
+/** A 201 without recipients: what it means for every message the POST carried. */
+function withoutRecipients(message: string): SendResult {
+  // Africa's Talking answers a refused sender ID with no recipients and the status name as
+  // the Message ("InvalidSenderId"); anything else without a recipient says nothing certain.
+  const named = [...RECIPIENT_FAILURES].find(([, failure]) => failure.status === message);
+  return named
+    ? recipientFailure(named[0], message)
+    : failure("outcome_unknown", "no_recipients", message || "No recipients in the answer");
+}
+
+function fromRecipient(recipient: Recipient, usdPerUnit: Record<string, string>): SendResult {
   if (!ACCEPTED_CODES.has(recipient.statusCode)) {
     return recipientFailure(recipient.statusCode, recipient.status);
   }
@@ -147,16 +152,9 @@ function fromSmsMessageData(
 // Africa's Talking's own errors are plain text; a proxy's are HTML pages.
 const isOwnErrorText = (body: string) => body.trim() !== "" && !body.trimStart().startsWith("<");
 
-function interpret(
-  response: Extract<HttpOutcome, { kind: "response" }>,
-  usdPerUnit: Record<string, string>,
-): SendResult {
+/** What an answer other than 201 means for every message the POST carried. */
+function fromHttpStatus(response: Extract<HttpOutcome, { kind: "response" }>): SendResult {
   const { status, body } = response;
-  if (status === 201) {
-    const data = parseSmsMessageData(body);
-    // A 201 we cannot read may well have been sent: never "failed".
-    return data ? fromSmsMessageData(data, usdPerUnit) : unknownOutcome(response);
-  }
   const httpFailure = (outcome: FailureOutcome) =>
     failure(outcome, `http_${status}`, body.slice(0, 200) || `HTTP ${status}`);
   // Bad username or API key.
@@ -172,39 +170,118 @@ function interpret(
   return unknownOutcome(response);
 }
 
+/** One POST's outcome, read for each number it carried: that number's result. */
+type ResultByNumber = (number: string) => SendResult;
+
+/**
+ * Every number gets its own result object. The recipient entries are matched by `number`; a
+ * POST to one number takes the answer's only entry as its result, whatever number it shows
+ * (as the client always did).
+ */
+function interpret(
+  outcome: HttpOutcome,
+  numbersSent: number,
+  usdPerUnit: Record<string, string>,
+): ResultByNumber {
+  if (outcome.kind === "no_response") return () => unknownOutcome(outcome);
+  if (outcome.status !== 201) return () => fromHttpStatus(outcome);
+  const data = parseSmsMessageData(outcome.body);
+  // A 201 we cannot read may well have been sent: never "failed".
+  if (!data) return () => unknownOutcome(outcome);
+  const [first] = data.recipients;
+  if (!first) return () => withoutRecipients(data.message);
+  const byNumber = new Map<unknown, Recipient>();
+  for (const recipient of data.recipients) {
+    if (!byNumber.has(recipient.number)) byNumber.set(recipient.number, recipient);
+  }
+  return (number) => {
+    const recipient = byNumber.get(number) ?? (numbersSent === 1 ? first : undefined);
+    // The answer says nothing about this one: it may or may not have been sent.
+    return recipient
+      ? fromRecipient(recipient, usdPerUnit)
+      : failure("outcome_unknown", "no_recipient_entry", `No recipient entry for ${number}`);
+  };
+}
+
+const sameSender = (a: Sender | null, b: Sender | null) =>
+  a === b || (a !== null && b !== null && a.kind === b.kind && a.value === b.value);
+
+/** `sendMany`'s preconditions: breaking one is the caller's bug, so it throws. */
+function checkOneMessage(requests: readonly SendRequest[], first: SendRequest): void {
+  if (requests.length > AFRICAS_TALKING_MAX_RECIPIENTS) {
+    throw new Error(
+      `Africa's Talking sendMany: ${requests.length} recipients, at most ${AFRICAS_TALKING_MAX_RECIPIENTS}`,
+    );
+  }
+  const numbers = new Set<string>();
+  for (const request of requests) {
+    if (request.body !== first.body || !sameSender(request.sender, first.sender)) {
+      throw new Error(
+        "Africa's Talking sendMany: every request must have the same body and sender",
+      );
+    }
+    if (numbers.has(request.to)) {
+      throw new Error(`Africa's Talking sendMany: ${request.to} appears twice`);
+    }
+    numbers.add(request.to);
+  }
+}
+
+/** The Africa's Talking client: a Provider whose multi-recipient send is always there. */
+export type AfricasTalkingProvider = Provider & Required<Pick<Provider, "sendMany">>;
+
 export function createAfricasTalkingProvider(
   config: AfricasTalkingConfig,
   fetchImpl?: FetchLike,
-): Provider {
+): AfricasTalkingProvider {
   const url = `${config.baseUrl.replace(/\/+$/, "")}/version1/messaging`;
+
+  /** One POST of `message` from `sender` to every number in `to`. */
+  const post = async (
+    to: readonly string[],
+    message: string,
+    sender: Sender | null,
+  ): Promise<ResultByNumber> => {
+    const form = new URLSearchParams({
+      username: config.username,
+      to: to.join(","),
+      message,
+      bulkSMSMode: "1",
+    });
+    // Without one, Africa's Talking sends from its shared sender.
+    if (sender) form.set("from", sender.value);
+    const outcome = await callOnce(
+      new Request(url, {
+        method: "POST",
+        headers: {
+          apiKey: config.apiKey,
+          Accept: "application/json",
+          "Content-Type": "application/x-www-form-urlencoded",
+        },
+        body: form.toString(),
+      }),
+      config.timeoutMs,
+      fetchImpl,
+    );
+    return interpret(outcome, to.length, config.usdPerUnit);
+  };
 
   return {
     name: "africastalking",
     async send(request: SendRequest): Promise<SendResult> {
-      const form = new URLSearchParams({
-        username: config.username,
-        to: request.to,
-        message: request.body,
-        bulkSMSMode: "1",
-      });
-      // Without one, Africa's Talking sends from its shared sender.
-      if (request.sender) form.set("from", request.sender.value);
-      const outcome = await callOnce(
-        new Request(url, {
-          method: "POST",
-          headers: {
-            apiKey: config.apiKey,
-            Accept: "application/json",
-            "Content-Type": "application/x-www-form-urlencoded",
-          },
-          body: form.toString(),
-        }),
-        config.timeoutMs,
-        fetchImpl,
+      const resultFor = await post([request.to], request.body, request.sender);
+      return resultFor(request.to);
+    },
+    async sendMany(requests: SendRequest[]): Promise<SendResult[]> {
+      const [first] = requests;
+      if (!first) return [];
+      checkOneMessage(requests, first);
+      const resultFor = await post(
+        requests.map((request) => request.to),
+        first.body,
+        first.sender,
       );
-      return outcome.kind === "response"
-        ? interpret(outcome, config.usdPerUnit)
-        : unknownOutcome(outcome);
+      return requests.map((request) => resultFor(request.to));
     },
   };
 }

@@ -45,6 +45,12 @@ export type SendResult =
 export interface Provider {
   readonly name: string;
   send(request: SendRequest): Promise<SendResult>;
+  /**
+   * One provider call for many messages with the same body and sender (Africa's Talking's
+   * multi-recipient send); results in the order of `requests`. A call without an answer makes
+   * every one of them outcome_unknown.
+   */
+  sendMany?(requests: SendRequest[]): Promise<SendResult[]>;
 }
 
 /** A delivery receipt, normalized: what a webhook or the sandbox reports. */

@@ -4,7 +4,9 @@ import { backoffMs, jittered, type NextStep, nextStep } from "../domain/dispatch
 import { maskPhonesInText } from "../domain/phone";
 import type { MessageType } from "../domain/providers";
 import { checkQuietHours, effectiveQuietHours, type QuietHoursPolicy } from "../domain/quiet-hours";
+import { laneOf } from "../domain/send-rates";
 import { recordCall } from "../kv/circuit-breaker";
+import { awaitSendSlot } from "../kv/send-pacing";
 import { newId } from "../lib/ids";
 import type { Provider, Sender, SendRequest, SendResult } from "../providers/types";
 import { reserveBudget, settleBudget } from "./budgets";
@@ -23,7 +25,7 @@ export const LEASE_MS = 120_000;
 export const INLINE_BUDGET_MS = 25_000;
 
 /** A claimed row as stored: number and body sealed (null once erased). */
-type ClaimedRow = Omit<ClaimedMessage, "to_e164" | "body"> & {
+export type ClaimedRow = Omit<ClaimedMessage, "to_e164" | "body"> & {
   to_sealed: string | null;
   body_sealed: string | null;
 };
@@ -33,6 +35,8 @@ export type ClaimedMessage = {
   id: string;
   tenant_id: string;
   mode: "test" | "live";
+  /** The bulk send it belongs to: it goes in the bulk lane. */
+  batch_id: string | null;
   to_e164: string | null;
   country: string;
   from_sender: string | null;
@@ -56,7 +60,7 @@ export type ClaimedMessage = {
   tried: string[];
 };
 
-const claimedColumns = sql`id, tenant_id, mode, to_sealed, country, from_sender, body_sealed, type, segments,
+export const claimedColumns = sql`id, tenant_id, mode, batch_id, to_sealed, country, from_sender, body_sealed, type, segments,
   status, attempt_count, retry_round, pinned_provider, deadline_at, recipient_time_zone, dlt,
   (select t.quiet_hours_policy from tenants t where t.id = messages.tenant_id) as quiet_hours_policy,
   estimated_cost_micros::float8 as estimated_cost_micros, reserved_at,
@@ -64,7 +68,7 @@ const claimedColumns = sql`id, tenant_id, mode, to_sealed, country, from_sender,
   array(select a.provider from message_attempts a
         where a.message_id = messages.id and a.started_at >= messages.round_started_at) as tried`;
 
-async function opened(s: Services, row: ClaimedRow): Promise<ClaimedMessage> {
+export async function opened(s: Services, row: ClaimedRow): Promise<ClaimedMessage> {
   const { to_sealed, body_sealed, ...rest } = row;
   const [to, body] = await Promise.all([
     to_sealed === null ? null : s.pii.open(row.tenant_id, to_sealed),
@@ -74,7 +78,7 @@ async function opened(s: Services, row: ClaimedRow): Promise<ClaimedMessage> {
 }
 
 /** A message is claimable only while no attempt of its is open (started, no outcome). */
-const noOpenAttempt = sql`not exists (
+export const noOpenAttempt = sql`not exists (
   select 1 from message_attempts a where a.message_id = messages.id and a.outcome is null)`;
 
 /** Claims one freshly accepted message for the dispatch that follows its response. */
@@ -393,6 +397,17 @@ export async function dispatchClaimed(
       await releaseMessage(s, message.id);
       return;
     }
+    const slot = {
+      provider: provider.name,
+      sender: sender?.value ?? null,
+      tenantId: message.tenant_id,
+      parts: message.segments,
+      lane: laneOf(message),
+    };
+    if (!(await awaitSendSlot(s, slot, budgetEndsAt - s.config.PROVIDER_TIMEOUT_MS))) {
+      await releaseMessage(s, message.id);
+      return;
+    }
     const attemptId = await startAttempt(s, message, provider.name, sender);
     const result = await callProvider(provider, buildSendRequest(s, sendable, provider, sender));
     if (message.mode === "live") {
@@ -461,6 +476,34 @@ async function startNextRound(s: Services, message: ClaimedMessage): Promise<voi
     update messages set dispatch_state = 'pending', lease_until = null, next_attempt_at = ${at},
       round_started_at = ${at}, retry_round = retry_round + 1, updated_at = ${s.now()}
     where id = ${message.id}`);
+}
+
+/** Parallel dispatches per invocation: below Workers' 6 open connections. */
+const CONCURRENCY = 3;
+
+/**
+ * Dispatches claimed messages a few at a time (a scheduler tick, a queue consumer). One
+ * message's failure does not stop the others: its lease lets a later tick take it. Out of
+ * time, the rest are given back rather than left leased.
+ */
+export async function dispatchAll(
+  s: Services,
+  claimed: ClaimedMessage[],
+  budgetEndsAt: number,
+): Promise<void> {
+  const queue = [...claimed];
+  const worker = async () => {
+    for (let message = queue.shift(); message; message = queue.shift()) {
+      if (Date.now() >= budgetEndsAt) {
+        await releaseMessage(s, message.id);
+        continue;
+      }
+      await dispatchClaimed(s, message, budgetEndsAt).catch((error: unknown) =>
+        s.log.error("dispatch failed", { message_id: message.id, error: String(error) }),
+      );
+    }
+  };
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
 }
 
 /** Dispatch right after acceptance (in waitUntil); the scheduler is the safety net. */

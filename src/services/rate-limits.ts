@@ -33,7 +33,12 @@ export interface TakenLimits {
 /** Per isolate: one limiter config → its denial cache (the library's `ephemeralCache`). */
 const denialCaches = new Map<string, Map<string, number>>();
 
-function limiterFor(redis: Redis, check: LimitCheck): Ratelimit {
+/**
+ * `failOpenAfterMs`: the library admits a request whose Redis call takes longer (its
+ * default, 5 s, one timer per call); 0 waits for Redis, with no timer: a bulk send makes
+ * thousands of calls at once, and workerd caps an invocation's active timers at 10,000.
+ */
+export function limiterFor(redis: Redis, check: LimitCheck, failOpenAfterMs = 5_000): Ratelimit {
   const config = `${check.tokens}/${check.window}`;
   let cache = denialCaches.get(config);
   if (!cache) {
@@ -46,6 +51,7 @@ function limiterFor(redis: Redis, check: LimitCheck): Ratelimit {
     prefix: "rl",
     ephemeralCache: cache,
     analytics: false,
+    timeout: failOpenAfterMs,
   });
 }
 

@@ -3,17 +3,17 @@ import { syncBlocklistCache } from "./blocklist";
 import { reconcileBudgets } from "./budgets";
 import {
   claimDueMessages,
-  dispatchClaimed,
+  dispatchAll,
   expireUnknownOutcomes,
-  releaseMessage,
   settleAbandonedAttempts,
 } from "./dispatch";
+import { enqueueDue } from "./dispatch-queue";
 import { pushDue } from "./provider-list-sync";
 import { type PurgeSummary, purgeExpiredPersonalData } from "./retention";
 import { deliverDueWebhooks } from "./webhook-delivery";
 
-/** Parallel dispatches per tick: below the pool size and Workers' 6 open connections. */
-const CONCURRENCY = 3;
+/** Due messages one tick hands to the queues beyond those it sends itself: 2 `sendBatch` calls. */
+const ENQUEUE_PER_TICK = 10_000;
 /** A tick finishes its dispatches well before the next tick a minute later. */
 const TICK_BUDGET_MS = 45_000;
 
@@ -21,6 +21,7 @@ export interface TickSummary {
   abandoned: number;
   expired: number;
   claimed: number;
+  enqueued: number;
   webhooks: number;
   optOutListsPushed: number;
   purged: PurgeSummary;
@@ -29,6 +30,7 @@ export interface TickSummary {
 /**
  * One Cron tick: settle attempts whose isolate died, fail unknown outcomes past
  * their deadline, then claim a bounded batch of due messages and dispatch them,
+ * and hand the due messages beyond that batch to the dispatch queues (when bound),
  * then deliver due customer webhooks (retries and dead letters), push opt-outs to the
  * providers' lists, and purge personal data past its retention.
  * What does not fit stays due for the next tick, so a tick stays within one
@@ -39,27 +41,21 @@ export async function runSchedulerTick(s: Services, now: Date): Promise<TickSumm
   const abandoned = await settleAbandonedAttempts(s, now);
   const expired = await expireUnknownOutcomes(s, now, s.config.SCHEDULER_BATCH_SIZE);
   const claimed = await claimDueMessages(s, now, s.config.SCHEDULER_BATCH_SIZE);
-  const queue = [...claimed];
-  const worker = async () => {
-    for (let message = queue.shift(); message; message = queue.shift()) {
-      // Out of time: give the rest back now rather than leave them leased.
-      if (Date.now() >= budgetEndsAt) {
-        await releaseMessage(s, message.id);
-        continue;
-      }
-      // One message's failure must not stop the tick; its lease lets a later tick take it.
-      await dispatchClaimed(s, message, budgetEndsAt).catch((error: unknown) =>
-        s.log.error("dispatch failed", { message_id: message.id, error: String(error) }),
-      );
-    }
-  };
-  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  const enqueued = await enqueueDue(s, now, ENQUEUE_PER_TICK);
+  await dispatchAll(s, claimed, budgetEndsAt);
   const webhooks = await deliverDueWebhooks(s, now, budgetEndsAt);
   const optOutListsPushed = await pushDue(s, now);
   const purged = await purgeExpiredPersonalData(s, now);
   await syncBlocklistCache(s);
   await reconcileBudgets(s, now);
-  const summary = { abandoned, expired, claimed: claimed.length, webhooks, optOutListsPushed };
+  const summary = {
+    abandoned,
+    expired,
+    claimed: claimed.length,
+    enqueued,
+    webhooks,
+    optOutListsPushed,
+  };
   s.log.info("scheduler tick", { ...summary, purged });
   return { ...summary, purged };
 }

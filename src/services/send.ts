@@ -114,11 +114,7 @@ export async function acceptMessage(
   if (input.from) await requireOwnSender(s, principal.tenantId, input.from);
   if (principal.mode === "live") await requireSomeProvider(s, principal.tenantId);
   const now = s.now();
-  if (input.sendAt && input.sendAt.getTime() - now.getTime() > MAX_SCHEDULE_AHEAD_MS) {
-    throw new ApiError("validation_failed", "send_at may be at most 35 days ahead", [
-      { path: "send_at", message: "more than 35 days ahead" },
-    ]);
-  }
+  requireSendAtInReach(input.sendAt, now);
   const analysis = analyzeBody(body);
   const cost = estimateMessageCost(s, phone.country, input.type, analysis.segments);
   const plan = planSend({
@@ -225,14 +221,23 @@ export async function acceptMessage(
   return replay(s, principal.tenantId, idempotency);
 }
 
+/** `send_at` at most 35 days ahead (providers' own scheduling stops there too). */
+export function requireSendAtInReach(sendAt: Date | undefined, now: Date): void {
+  if (sendAt && sendAt.getTime() - now.getTime() > MAX_SCHEDULE_AHEAD_MS) {
+    throw new ApiError("validation_failed", "send_at may be at most 35 days ahead", [
+      { path: "send_at", message: "more than 35 days ahead" },
+    ]);
+  }
+}
+
 /** The database's opt-out guard (a trigger) refused the row: see drizzle/0005. */
-function refusedAsOptedOut(error: unknown): boolean {
+export function refusedAsOptedOut(error: unknown): boolean {
   const cause = error instanceof Error && error.cause ? error.cause : error;
   return (cause as { hint?: string } | null)?.hint === "recipient_opted_out";
 }
 
 /** `from` must be one of the tenant's registered senders (one query, only when given). */
-async function requireOwnSender(s: Services, tenantId: string, from: string): Promise<void> {
+export async function requireOwnSender(s: Services, tenantId: string, from: string): Promise<void> {
   const result = await s.db.execute(
     sql`select 1 from senders where tenant_id = ${tenantId} and value = ${from} limit 1`,
   );
@@ -247,7 +252,7 @@ async function requireOwnSender(s: Services, tenantId: string, from: string): Pr
  * A live send needs a provider with credentials: the deployment's (no I/O), or
  * else the tenant's own (one query, only when the deployment has none).
  */
-async function requireSomeProvider(s: Services, tenantId: string): Promise<void> {
+export async function requireSomeProvider(s: Services, tenantId: string): Promise<void> {
   if (deploymentProviderNames(s.config).length > 0) return;
   const result = await s.db.execute(
     sql`select 1 from provider_credentials where tenant_id = ${tenantId} limit 1`,

@@ -152,24 +152,44 @@ export async function deleteTemplate(s: Services, tenantId: string, id: string) 
 }
 
 /**
- * A send by template (one query): the body for the locale with the variables filled in, the
- * template's type and segment limit. The result then goes through every policy like any body.
+ * A template for sending (one query): `render` fills the variables into the locale's body.
+ * The result then goes through every policy like any body.
  */
+export async function templateForSend(
+  s: Services,
+  tenantId: string,
+  template: string,
+  locale: string | undefined,
+) {
+  const row = await findTemplate(s, tenantId, template);
+  if (!row) {
+    throw new ApiError("validation_failed", `No template "${template}"`, [
+      { path: "template", message: "unknown template" },
+    ]);
+  }
+  const body = pickVariant(row.body, row.locale_variants, locale);
+  return {
+    /** The body with these variables, or the problems: missing and unused variables. */
+    render: (variables: Record<string, string>) => renderTemplate(body, variables),
+    type: row.type,
+    maxSegments: row.max_segments ?? undefined,
+    dltTemplateId: row.dlt_template_id,
+  };
+}
+
+/** A single send by template: the rendered body, or 422 naming the variables. */
 export async function renderForSend(
   s: Services,
   tenantId: string,
   request: { template: string; variables: Record<string, string>; locale?: string | undefined },
 ) {
-  const row = await findTemplate(s, tenantId, request.template);
-  if (!row) {
-    throw new ApiError("validation_failed", `No template "${request.template}"`, [
-      { path: "template", message: "unknown template" },
-    ]);
-  }
-  const rendered = renderTemplate(
-    pickVariant(row.body, row.locale_variants, request.locale),
-    request.variables,
+  const { render, ...template } = await templateForSend(
+    s,
+    tenantId,
+    request.template,
+    request.locale,
   );
+  const rendered = render(request.variables);
   if (!rendered.ok) {
     throw new ApiError(
       "validation_failed",
@@ -177,10 +197,5 @@ export async function renderForSend(
       rendered.problems,
     );
   }
-  return {
-    body: rendered.body,
-    type: row.type,
-    maxSegments: row.max_segments ?? undefined,
-    dltTemplateId: row.dlt_template_id,
-  };
+  return { body: rendered.body, ...template };
 }

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { startFakeAfricasTalking } from "../../scripts/fakes/africastalking.mjs";
 import type { FakeServer } from "../../scripts/fakes/common.mjs";
 import {
+  AFRICAS_TALKING_MAX_RECIPIENTS,
   type AfricasTalkingConfig,
   africasTalkingDefaultBaseUrl,
   costInUsdMicros,
@@ -43,6 +44,19 @@ const message = (fields: Partial<SendRequest> = {}): SendRequest => ({
   ...fields,
 });
 
+/** One message to each suffix of +254711000…, in that order, with ids msg_<suffix>. */
+const toEach = (...suffixes: string[]) =>
+  suffixes.map((suffix) => message({ messageId: `msg_${suffix}`, to: `+254711000${suffix}` }));
+
+/** The form our client posts for `message()` to `to`. */
+const sentForm = (to: string) => ({
+  username: USERNAME,
+  to,
+  message: "Your code is 123456",
+  from: "ACME",
+  bulkSMSMode: "1",
+});
+
 describe("Africa's Talking client against the fake: success", () => {
   it("posts one recipient with the API key and converts the KES cost to USD micros", async () => {
     const result = await africasTalking().send(message());
@@ -60,13 +74,7 @@ describe("Africa's Talking client against the fake: success", () => {
     expect(received.headers.apikey).toBe(API_KEY);
     expect(received.headers.accept).toBe("application/json");
     expect(received.headers["content-type"]).toBe("application/x-www-form-urlencoded");
-    expect(Object.fromEntries(received.form)).toEqual({
-      username: USERNAME,
-      to: "+254711000100",
-      message: "Your code is 123456",
-      from: "ACME",
-      bulkSMSMode: "1",
-    });
+    expect(Object.fromEntries(received.form)).toEqual(sentForm("+254711000100"));
     expect(received.accepted).toBe(true);
   });
 
@@ -123,10 +131,104 @@ describe("Africa's Talking client against the fake: every failure class", () => 
   });
 });
 
+describe("Africa's Talking sendMany against the fake", () => {
+  // A second fake with a DLR URL: its delivery reports say which id it gave which number.
+  let reporting: FakeServer;
+  beforeAll(async () => {
+    reporting = await startFakeAfricasTalking({
+      username: USERNAME,
+      apiKey: API_KEY,
+      deliveryReportUrl: "https://gateway.test/webhooks/africastalking/delivery",
+    });
+  });
+  afterAll(() => reporting.stop());
+  beforeEach(() => {
+    reporting.clear();
+    reporting.clearCallbacks();
+  });
+
+  it("posts every number in one request and maps each recipient to its request", async () => {
+    const requests = toEach("103", "101", "102");
+    const results = await africasTalking({ baseUrl: reporting.url }).sendMany(requests);
+
+    expect(results).toEqual(
+      requests.map(() => ({
+        outcome: "accepted",
+        providerMessageId: expect.stringMatching(/^ATXid_[0-9a-f]{32}$/),
+        costMicros: 6_160,
+        currency: "USD",
+      })),
+    );
+    const ids = results.map((result) =>
+      result.outcome === "accepted" ? result.providerMessageId : "",
+    );
+    expect(new Set(ids).size).toBe(3);
+    // The id the fake gave each number, from its delivery reports.
+    const idByNumber = Object.fromEntries(
+      reporting.callbacks().map((report) => {
+        const form = new URLSearchParams(report.body);
+        return [form.get("phoneNumber"), form.get("id")];
+      }),
+    );
+    expect(ids).toEqual(requests.map((request) => idByNumber[request.to]));
+    // Headers as for `send` (the same code posts both).
+    const received = onlyRequest(reporting);
+    expect(Object.fromEntries(received.form)).toEqual(
+      sentForm("+254711000103,+254711000101,+254711000102"),
+    );
+    expect(received.accepted).toBe(true);
+  });
+
+  it("gives refused recipients their own failure while the others are accepted", async () => {
+    const results = await africasTalking().sendMany(toEach("100", "992", "101", "991"));
+
+    expect(results).toEqual([
+      expect.objectContaining({ outcome: "accepted" }),
+      { outcome: "rejected_permanent", errorCode: "406", errorMessage: "UserInBlacklist" },
+      expect.objectContaining({ outcome: "accepted" }),
+      { outcome: "rejected_permanent", errorCode: "403", errorMessage: "InvalidPhoneNumber" },
+    ]);
+    // The fake took some, not all.
+    expect(onlyRequest(fake).accepted).toBe(false);
+  });
+
+  it.each([
+    ["997 hang", "997", "outcome_unknown", "timeout"],
+    ["993 bad credentials", "993", "rejected_config", "http_401"],
+    ["996 proxy 502 in HTML", "996", "outcome_unknown", "http_502"],
+  ])("%s makes every message %s", async (_, suffix, outcome, errorCode) => {
+    const results = await africasTalking({ timeoutMs: 200 }).sendMany(toEach("100", suffix, "101"));
+
+    expect(results).toEqual([1, 2, 3].map(() => expect.objectContaining({ outcome, errorCode })));
+    expect(onlyRequest(fake).form.get("to")?.split(",")).toHaveLength(3);
+  });
+
+  it.each([
+    ["different bodies", () => [message(), message({ to: "+254711000101", body: "Other" })]],
+    ["different senders", () => [message(), message({ to: "+254711000101", sender: null })]],
+    ["a number twice", () => [message(), message({ messageId: "msg_2" })]],
+    [
+      "too many recipients",
+      () =>
+        Array.from({ length: AFRICAS_TALKING_MAX_RECIPIENTS + 1 }, (_, i) =>
+          message({ to: `+2547${String(i).padStart(8, "0")}` }),
+        ),
+    ],
+  ])("throws for %s, without calling Africa's Talking", async (_, requests) => {
+    await expect(africasTalking().sendMany(requests())).rejects.toThrow(/sendMany/);
+    expect(fake.requests()).toEqual([]);
+  });
+
+  it("sends nothing for no messages", async () => {
+    expect(await africasTalking().sendMany([])).toEqual([]);
+    expect(fake.requests()).toEqual([]);
+  });
+});
+
 // Answers the fake does not produce, in the shapes Africa's Talking documents (§6.1) or has
 // been seen to give.
 describe("Africa's Talking client on other answers", () => {
-  const answered = (status: number, body: string, contentType?: string) =>
+  const answering = (status: number, body: string, contentType?: string) =>
     createAfricasTalkingProvider(
       {
         username: USERNAME,
@@ -136,7 +238,9 @@ describe("Africa's Talking client on other answers", () => {
         usdPerUnit: RATES,
       },
       answerWith(status, body, contentType),
-    ).send(message());
+    );
+  const answered = (status: number, body: string, contentType?: string) =>
+    answering(status, body, contentType).send(message());
   const recipientResult = (statusCode: number, status: string) =>
     answered(
       201,
@@ -186,6 +290,79 @@ describe("Africa's Talking client on other answers", () => {
     expect(await answered(201, JSON.stringify(body))).toMatchObject({
       outcome: "outcome_unknown",
       errorCode: "no_recipients",
+    });
+  });
+
+  describe("sendMany", () => {
+    const sentMany = (status: number, body: unknown, contentType?: string) =>
+      answering(
+        status,
+        typeof body === "string" ? body : JSON.stringify(body),
+        contentType,
+      ).sendMany(toEach("101", "102", "103"));
+    const accepted = (number: string, messageId: string) => ({
+      statusCode: 101,
+      number,
+      status: "Success",
+      cost: "KES 0.8000",
+      messageId,
+    });
+
+    it("matches recipients by number, not by their order in the answer", async () => {
+      const Recipients = [
+        accepted("+254711000103", "ATXid_c"),
+        { statusCode: 406, number: "+254711000101", status: "UserInBlacklist", cost: "0" },
+        accepted("+254711000102", "ATXid_b"),
+      ];
+      const results = await sentMany(201, {
+        SMSMessageData: { Message: "Sent to 2/3 Total Cost: KES 1.6000", Recipients },
+      });
+
+      expect(results).toEqual([
+        { outcome: "rejected_permanent", errorCode: "406", errorMessage: "UserInBlacklist" },
+        { outcome: "accepted", providerMessageId: "ATXid_b", costMicros: 6_160, currency: "USD" },
+        { outcome: "accepted", providerMessageId: "ATXid_c", costMicros: 6_160, currency: "USD" },
+      ]);
+    });
+
+    it("takes a message absent from the recipients as outcome unknown", async () => {
+      const Recipients = [accepted("+254711000101", "ATXid_a")];
+      const results = await sentMany(201, {
+        SMSMessageData: { Message: "Sent to 1/1 Total Cost: KES 0.8000", Recipients },
+      });
+
+      expect(results.map((result) => result.outcome)).toEqual([
+        "accepted",
+        "outcome_unknown",
+        "outcome_unknown",
+      ]);
+      expect(results[1]).toMatchObject({ errorCode: "no_recipient_entry" });
+    });
+
+    it("applies InvalidSenderId without recipients to every message", async () => {
+      const results = await sentMany(201, {
+        SMSMessageData: { Message: "InvalidSenderId", Recipients: [] },
+      });
+
+      expect(results).toEqual(
+        [1, 2, 3].map(() => ({
+          outcome: "rejected_permanent",
+          errorCode: "402",
+          errorMessage: "InvalidSenderId",
+        })),
+      );
+    });
+
+    it.each([
+      [503, "Service Unavailable", "text/plain", "unavailable"],
+      [500, "Internal Server Error", "text/plain", "outcome_unknown"],
+      [201, '{"SMSMessageData":{"Mess', "application/json", "outcome_unknown"],
+    ])("HTTP %i %j → %s for every message", async (status, body, contentType, outcome) => {
+      const results = await sentMany(status, body, contentType);
+
+      expect(results).toEqual(
+        [1, 2, 3].map(() => expect.objectContaining({ outcome, errorCode: `http_${status}` })),
+      );
     });
   });
 

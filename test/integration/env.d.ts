@@ -11,5 +11,6 @@ declare module "cloudflare:test" {
     AWS_SNS_BASE_URL: string;
     AWS_SMS_VOICE_BASE_URL: string;
     AFRICASTALKING_BASE_URL: string;
+    SEND_RATE_POLICY: string;
   }
 }

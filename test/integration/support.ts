@@ -57,10 +57,14 @@ export interface MessageView {
   id: string;
   status: string;
   status_reason: string | null;
+  to: string | null;
+  body: string | null;
   provider: string | null;
   provider_message_id: string | null;
   attempts: {
     id: string;
+    started_at: string;
+    sender: string | null;
     outcome: string | null;
     provider: string;
     error_code: string | null;
