@@ -69,9 +69,9 @@ describe("POST /v1/messages (happy paths)", () => {
     const response = await send();
     expect(response.status).toBe(202);
     // With the key cached: one Redis GET for the key, one pipeline for every rate limit, one
-    // INSERT for the message.
+    // INSERT for the message; a single send dispatches in waitUntil, not through a queue.
     expect(response.headers.get("server-timing")).toBe(
-      'db;desc="queries=1 connections=1", kv;desc="requests=2"',
+      'db;desc="queries=1 connections=1", kv;desc="requests=2", queue;desc="sends=0"',
     );
   });
 
