@@ -338,17 +338,17 @@ async function chainFor(
 const providerHealthy = (result: SendResult) =>
   result.outcome === "accepted" || result.outcome === "rejected_permanent";
 
+/** A message ready for its first provider call, and the providers to try in order. */
+interface ReadyMessage {
+  message: Sendable;
+  steps: ChainStep[];
+}
+
 /**
- * The whole path for one claimed message: for each provider of the chain in
- * turn, attempt on record, call, outcome on record; fail over only when the
- * failure proves the provider did not take the message. A step that cannot
- * finish before `budgetEndsAt` is left to the scheduler.
+ * Everything before the first provider call: erased data, deadline and quiet hours, the
+ * route, the budget reservation. Null when the message went no further (each case recorded).
  */
-export async function dispatchClaimed(
-  s: Services,
-  message: ClaimedMessage,
-  budgetEndsAt: number,
-): Promise<void> {
+async function readyToSend(s: Services, message: ClaimedMessage): Promise<ReadyMessage | null> {
   if (message.to_e164 === null || message.body === null) {
     // The person's data was erased (DELETE /v1/subjects) before it could be sent.
     await applyStatus(s, {
@@ -358,15 +358,15 @@ export async function dispatchClaimed(
       reason: "erased: the recipient's personal data was deleted",
       occurredAt: s.now(),
     });
-    return;
+    return null;
   }
   const sendable: Sendable = { ...message, to_e164: message.to_e164, body: message.body };
-  if (await notNow(s, sendable)) return;
+  if (await notNow(s, sendable)) return null;
   const { steps, whyEmpty } = await chainFor(s, sendable);
   if (steps.length === 0 && message.tried.length > 0) {
     // Every provider of the route was tried this round (in earlier invocations).
     await startNextRound(s, message);
-    return;
+    return null;
   }
   if (steps.length === 0) {
     await applyStatus(s, {
@@ -376,7 +376,7 @@ export async function dispatchClaimed(
       reason: `no_route: ${whyEmpty}`,
       occurredAt: s.now(),
     });
-    return;
+    return null;
   }
   // Live sends count against the tenant's spend caps: reserved once, before the first attempt.
   if (message.mode === "live" && message.reserved_at === null) {
@@ -388,50 +388,202 @@ export async function dispatchClaimed(
         reason: "budget_exceeded",
         occurredAt: s.now(),
       });
-      return;
+      return null;
     }
-    message.reserved_at = s.now().toISOString();
+    sendable.reserved_at = s.now().toISOString();
   }
-  for (const [index, { provider, sender }] of steps.entries()) {
+  return { message: sendable, steps };
+}
+
+/** Books the call's slot at the send rates (src/kv/send-pacing.ts); false: out of time. */
+function paced(
+  s: Services,
+  message: Sendable,
+  step: ChainStep,
+  parts: number,
+  budgetEndsAt: number,
+) {
+  const slot = {
+    provider: step.provider.name,
+    sender: step.sender?.value ?? null,
+    tenantId: message.tenant_id,
+    parts,
+    lane: laneOf(message),
+  };
+  return awaitSendSlot(s, slot, budgetEndsAt - s.config.PROVIDER_TIMEOUT_MS);
+}
+
+/** After a provider call: the circuit breaker's count (live sends). */
+async function countCall(s: Services, message: Sendable, provider: string, result: SendResult) {
+  if (message.mode !== "live") return;
+  await recordCall(s.redis, provider, providerHealthy(result), s.now()).catch((error) =>
+    s.log.warn("circuit breaker update failed", { error: String(error) }),
+  );
+}
+
+/** The outcome on record and the message moved on, as the dispatch policy says. */
+async function settleCall(
+  s: Services,
+  message: Sendable,
+  provider: string,
+  attemptId: string,
+  result: SendResult,
+  hasNextProvider: boolean,
+): Promise<NextStep> {
+  message.attempt_count += 1;
+  const step = nextStep({
+    outcome: result.outcome,
+    errorCode: result.outcome === "accepted" ? undefined : result.errorCode,
+    type: message.type,
+    attemptsMade: message.attempt_count,
+    maxAttempts: s.config.DISPATCH_MAX_ATTEMPTS,
+    hasNextProvider,
+    retryRound: message.retry_round,
+    now: s.now(),
+    jitter: Math.random(),
+    unknownOutcomeWaitMs: s.config.OUTCOME_UNKNOWN_DEADLINE_S * 1000,
+  });
+  await recordOutcome(s, message, provider, attemptId, result, step);
+  return step;
+}
+
+/**
+ * For each provider of the chain in turn: attempt on record, call, outcome on record; fail
+ * over only when the failure proves the provider did not take the message. A step that
+ * cannot finish before `budgetEndsAt` is left to the scheduler.
+ */
+async function tryChain(
+  s: Services,
+  message: Sendable,
+  steps: ChainStep[],
+  budgetEndsAt: number,
+): Promise<void> {
+  for (const [index, step] of steps.entries()) {
     if (Date.now() + s.config.PROVIDER_TIMEOUT_MS > budgetEndsAt) {
       await releaseMessage(s, message.id);
       return;
     }
-    const slot = {
-      provider: provider.name,
-      sender: sender?.value ?? null,
-      tenantId: message.tenant_id,
-      parts: message.segments,
-      lane: laneOf(message),
-    };
-    if (!(await awaitSendSlot(s, slot, budgetEndsAt - s.config.PROVIDER_TIMEOUT_MS))) {
+    if (!(await paced(s, message, step, message.segments, budgetEndsAt))) {
       await releaseMessage(s, message.id);
       return;
     }
+    const { provider, sender } = step;
     const attemptId = await startAttempt(s, message, provider.name, sender);
-    const result = await callProvider(provider, buildSendRequest(s, sendable, provider, sender));
-    if (message.mode === "live") {
-      await recordCall(s.redis, provider.name, providerHealthy(result), s.now()).catch((error) =>
-        s.log.warn("circuit breaker update failed", { error: String(error) }),
-      );
-    }
-    message.attempt_count += 1;
-    const step = nextStep({
-      outcome: result.outcome,
-      errorCode: result.outcome === "accepted" ? undefined : result.errorCode,
-      type: message.type,
-      attemptsMade: message.attempt_count,
-      maxAttempts: s.config.DISPATCH_MAX_ATTEMPTS,
-      hasNextProvider: index < steps.length - 1,
-      retryRound: message.retry_round,
-      now: s.now(),
-      jitter: Math.random(),
-      unknownOutcomeWaitMs: s.config.OUTCOME_UNKNOWN_DEADLINE_S * 1000,
-    });
-    await recordOutcome(s, message, provider.name, attemptId, result, step);
-    if (step.kind !== "failover") return;
+    const result = await callProvider(provider, buildSendRequest(s, message, provider, sender));
+    await countCall(s, message, provider.name, result);
+    const next = await settleCall(
+      s,
+      message,
+      provider.name,
+      attemptId,
+      result,
+      index < steps.length - 1,
+    );
+    if (next.kind !== "failover") return;
   }
 }
+
+/** The whole path for one claimed message (inline after acceptance, or the scheduler's). */
+export async function dispatchClaimed(
+  s: Services,
+  message: ClaimedMessage,
+  budgetEndsAt: number,
+): Promise<void> {
+  const ready = await readyToSend(s, message);
+  if (ready) await tryChain(s, ready.message, ready.steps, budgetEndsAt);
+}
+
+/** Most recipients in one multi-recipient call. */
+const MAX_GROUP = 100;
+
+/**
+ * Messages whose first provider takes several recipients in one call (Africa's Talking)
+ * and that share it, the sender and the body travel together; the others alone.
+ */
+function groupForSendMany(ready: ReadyMessage[]): ReadyMessage[][] {
+  const groups = new Map<string, ReadyMessage[]>();
+  const alone: ReadyMessage[][] = [];
+  for (const item of ready) {
+    const [first] = item.steps;
+    const key = JSON.stringify([
+      item.message.tenant_id,
+      first?.provider.name,
+      first?.sender?.kind ?? null,
+      first?.sender?.value ?? null,
+      item.message.body,
+    ]);
+    const group = groups.get(key) ?? [];
+    // A number twice in one call cannot be told apart in the answer: the second goes alone.
+    const twice = group.some((other) => other.message.to_e164 === item.message.to_e164);
+    if (!first?.provider.sendMany || item.message.mode !== "live" || twice) {
+      alone.push([item]);
+      continue;
+    }
+    group.push(item);
+    if (group.length === MAX_GROUP) {
+      alone.push(group);
+      groups.delete(key);
+    } else groups.set(key, group);
+  }
+  return [...alone, ...groups.values()];
+}
+
+/**
+ * One multi-recipient call for a group: an attempt on record for each message, one call,
+ * each recipient's own outcome on record (a call without an answer leaves every one of them
+ * outcome_unknown), then, for those whose failure allows it, the rest of their chain alone.
+ */
+async function sendGroup(s: Services, group: ReadyMessage[], budgetEndsAt: number) {
+  const [lead] = group;
+  const step = lead?.steps[0];
+  if (!lead || !step) return;
+  if (group.length === 1) return tryChain(s, lead.message, lead.steps, budgetEndsAt);
+  const { provider, sender } = step;
+  if (!provider.sendMany) throw new Error(`${provider.name} has no multi-recipient send`);
+  const parts = group.reduce((sum, item) => sum + item.message.segments, 0);
+  if (
+    Date.now() + s.config.PROVIDER_TIMEOUT_MS > budgetEndsAt ||
+    !(await paced(s, lead.message, step, parts, budgetEndsAt))
+  ) {
+    await Promise.all(group.map((item) => releaseMessage(s, item.message.id)));
+    return;
+  }
+  const attemptIds = await Promise.all(
+    group.map((item) => startAttempt(s, item.message, provider.name, sender)),
+  );
+  const requests = group.map((item) => buildSendRequest(s, item.message, provider, sender));
+  const results = await provider.sendMany(requests).catch((error: unknown) =>
+    requests.map(
+      (): SendResult => ({
+        outcome: "outcome_unknown",
+        errorCode: "exception",
+        errorMessage: String(error),
+      }),
+    ),
+  );
+  await countCall(s, lead.message, provider.name, results[0] ?? unknownResult);
+  await Promise.all(
+    group.map(async (item, i) => {
+      const next = await settleCall(
+        s,
+        item.message,
+        provider.name,
+        attemptIds[i] as string,
+        results[i] ?? unknownResult,
+        item.steps.length > 1,
+      );
+      if (next.kind !== "failover") return;
+      item.message.tried.push(provider.name);
+      await tryChain(s, item.message, item.steps.slice(1), budgetEndsAt);
+    }),
+  );
+}
+
+const unknownResult: SendResult = {
+  outcome: "outcome_unknown",
+  errorCode: "no_result",
+  errorMessage: "The provider call returned no result for this recipient",
+};
 
 /**
  * Checks, right before sending, what may have changed since acceptance: a
@@ -482,28 +634,42 @@ async function startNextRound(s: Services, message: ClaimedMessage): Promise<voi
 const CONCURRENCY = 3;
 
 /**
- * Dispatches claimed messages a few at a time (a scheduler tick, a queue consumer). One
- * message's failure does not stop the others: its lease lets a later tick take it. Out of
- * time, the rest are given back rather than left leased.
+ * Dispatches claimed messages a few at a time (a scheduler tick, a queue consumer), those
+ * that can share a multi-recipient call together. One message's failure does not stop the
+ * others: its lease lets a later tick take it. Out of time, the rest are given back rather
+ * than left leased.
  */
 export async function dispatchAll(
   s: Services,
   claimed: ClaimedMessage[],
   budgetEndsAt: number,
 ): Promise<void> {
-  const queue = [...claimed];
-  const worker = async () => {
-    for (let message = queue.shift(); message; message = queue.shift()) {
-      if (Date.now() >= budgetEndsAt) {
-        await releaseMessage(s, message.id);
-        continue;
-      }
-      await dispatchClaimed(s, message, budgetEndsAt).catch((error: unknown) =>
-        s.log.error("dispatch failed", { message_id: message.id, error: String(error) }),
-      );
+  const ready: ReadyMessage[] = [];
+  await inParallel(claimed, async (message) => {
+    if (Date.now() >= budgetEndsAt) return releaseMessage(s, message.id);
+    const item = await readyToSend(s, message);
+    if (item) ready.push(item);
+  });
+  await inParallel(groupForSendMany(ready), async (group) => {
+    if (Date.now() >= budgetEndsAt) {
+      await Promise.all(group.map((item) => releaseMessage(s, item.message.id)));
+      return;
     }
-  };
-  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+    await sendGroup(s, group, budgetEndsAt);
+  });
+
+  /** `CONCURRENCY` at a time; a failure is logged, not thrown. */
+  async function inParallel<T>(items: T[], task: (item: T) => Promise<unknown>) {
+    const queue = [...items];
+    const worker = async () => {
+      for (let item = queue.shift(); item; item = queue.shift()) {
+        await task(item).catch((error: unknown) =>
+          s.log.error("dispatch failed", { error: String(error) }),
+        );
+      }
+    };
+    await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  }
 }
 
 /** Dispatch right after acceptance (in waitUntil); the scheduler is the safety net. */

@@ -140,9 +140,30 @@ export interface StoredRoutable {
   pinned_provider: string | null;
 }
 
+/**
+ * A dispatch of many messages (a queue batch, a tick) loads each tenant's context once per
+ * few seconds, not once per message: senders, credentials and circuit health move slowly.
+ */
+const CONTEXT_REUSE_MS = 5_000;
+const contexts = new WeakMap<Services, Map<string, { at: number; ctx: Promise<RoutingContext> }>>();
+
+function routingContextFor(s: Services, tenantId: string): Promise<RoutingContext> {
+  let byTenant = contexts.get(s);
+  if (!byTenant) {
+    byTenant = new Map();
+    contexts.set(s, byTenant);
+  }
+  const cached = byTenant.get(tenantId);
+  if (cached && Date.now() - cached.at < CONTEXT_REUSE_MS) return cached.ctx;
+  const ctx = loadRoutingContext(s, tenantId);
+  byTenant.set(tenantId, { at: Date.now(), ctx });
+  ctx.catch(() => byTenant.delete(tenantId));
+  return ctx;
+}
+
 /** Routes a message already in the database, with its tenant's context loaded. */
 export async function routeStored(s: Services, m: StoredRoutable) {
-  const ctx = await loadRoutingContext(s, m.tenant_id);
+  const ctx = await routingContextFor(s, m.tenant_id);
   const decision = routeMessage(s, ctx, {
     to: m.to_e164,
     country: m.country,

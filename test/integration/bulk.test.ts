@@ -266,4 +266,99 @@ describe("bulk sends", () => {
     const bulkAfterOtp = bulkCalls.filter((t) => t > otpAt).length;
     expect(bulkAfterOtp).toBeGreaterThanOrEqual(rate);
   });
+
+  describe("Africa's Talking's multi-recipient call", () => {
+    /** The fake's requests that carried any of these numbers, as their `to` lists. */
+    async function callsTo(numbers: string[]): Promise<string[][]> {
+      const requests = (await (
+        await fetch(`${env.AFRICASTALKING_BASE_URL}/__fake/requests`)
+      ).json()) as { body: string }[];
+      return requests
+        .map((r) => (new URLSearchParams(r.body).get("to") ?? "").split(","))
+        .filter((to) => to.some((n) => numbers.includes(n)));
+    }
+
+    async function settledAttempts(tenant: TestTenant, ids: string[]) {
+      return Promise.all(
+        ids.map(async (id) => {
+          for (;;) {
+            const message = await getMessage(tenant, id);
+            if (message.attempts[0]?.outcome) return message;
+            await new Promise((resolve) => setTimeout(resolve, 100));
+          }
+        }),
+      );
+    }
+
+    const kenyan = (endings: number[]) =>
+      endings.map(
+        (n) =>
+          `+254734${String(Math.floor(Math.random() * 1000)).padStart(3, "0")}${String(n).padStart(3, "0")}`,
+      );
+
+    it("carries identical bodies in one call, each recipient with its own id", async () => {
+      const tenant = await newTenant({ mode: "live" });
+      const numbers = kenyan([101, 102, 103, 104]);
+      const response = await bulk(tenant, {
+        recipients: numbers.map((to) => ({ to })),
+        body: "Habari, one call for all",
+      });
+      const accepted = (await response.json()) as BatchAccepted;
+      const messages = await settledAttempts(
+        tenant,
+        accepted.results.map((r) => r.id ?? ""),
+      );
+      expect(messages.map((m) => m.attempts.map((a) => [a.provider, a.outcome]))).toEqual(
+        numbers.map(() => [["africastalking", "accepted"]]),
+      );
+      expect(new Set(messages.map((m) => m.provider_message_id)).size).toBe(4);
+      const calls = await callsTo(numbers);
+      expect(calls).toHaveLength(1);
+      expect([...(calls[0] ?? [])].sort()).toEqual([...numbers].sort());
+    });
+
+    it("sends different bodies in separate calls", async () => {
+      const tenant = await newTenant({ mode: "live" });
+      const created = await postJson(
+        "/v1/templates",
+        { name: "hi", body: "Habari {{name}}", type: "transactional" },
+        tenant.auth,
+      );
+      expect(created.status).toBe(201);
+      const numbers = kenyan([201, 202]);
+      const response = await bulk(tenant, {
+        template: "hi",
+        recipients: [
+          { to: numbers[0], variables: { name: "Amina" } },
+          { to: numbers[1], variables: { name: "Baraka" } },
+        ],
+      });
+      const accepted = (await response.json()) as BatchAccepted;
+      await settledAttempts(
+        tenant,
+        accepted.results.map((r) => r.id ?? ""),
+      );
+      expect(await callsTo(numbers)).toHaveLength(2);
+    });
+
+    it("a call that times out leaves every one of its recipients outcome_unknown", async () => {
+      const tenant = await newTenant({ mode: "live" });
+      // The fake never answers a request with a number ending in 997.
+      const numbers = kenyan([301, 997, 302]);
+      const response = await bulk(tenant, {
+        recipients: numbers.map((to) => ({ to })),
+        body: "Habari, slowly",
+      });
+      const accepted = (await response.json()) as BatchAccepted;
+      const messages = await settledAttempts(
+        tenant,
+        accepted.results.map((r) => r.id ?? ""),
+      );
+      // Unknown: never sent again, to this provider or another.
+      expect(
+        messages.map((m) => m.attempts.map((a) => [a.provider, a.outcome, a.error_code])),
+      ).toEqual(numbers.map(() => [["africastalking", "outcome_unknown", "timeout"]]));
+      expect(await callsTo(numbers)).toHaveLength(1);
+    });
+  });
 });
