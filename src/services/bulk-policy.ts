@@ -1,3 +1,4 @@
+import type { Ratelimit } from "@upstash/ratelimit";
 import type { Services } from "../context";
 import {
   countryAllowed,
@@ -136,6 +137,17 @@ export async function admitBulk(
     s.io,
     { autoPipeline: true },
   );
+  // One limiter per quota (not per recipient): 10,000 recipients share a handful.
+  const limiters = new Map<string, Ratelimit>();
+  const limiter = (check: LimitCheck) => {
+    const config = `${check.tokens}/${check.window}`;
+    let found = limiters.get(config);
+    if (!found) {
+      found = limiterFor(redis, check, 0);
+      limiters.set(config, found);
+    }
+    return found;
+  };
   await Promise.all([BULK_LOOKUP.ready(), budgetReady()]);
   const caps = capsFor(s, principal.budget);
   const groups = [...shared.values()];
@@ -149,9 +161,9 @@ export async function admitBulk(
       ],
       [String(k), ...standing.flatMap((i) => (subjects[i] as BulkSubject).digests)],
     ),
-    Promise.all(groups.map((g) => limiterFor(redis, g.check, 0).getRemaining(g.check.identifier))),
+    Promise.all(groups.map((g) => limiter(g.check).getRemaining(g.check.identifier))),
     budgetMicros > 0 ? checkBudget(redis, tenantId, s.now(), budgetMicros, caps) : true,
-    Promise.all(perNumber.map(({ check }) => limiterFor(redis, check, 0).limit(check.identifier))),
+    Promise.all(perNumber.map(({ check }) => limiter(check).limit(check.identifier))),
   ]);
 
   const [hits, globalPrefixes, tenantPrefixes, rangeTtls] = lookup;
@@ -194,21 +206,17 @@ export async function admitBulk(
   const takes = groups.map((g) => g.members.filter((i) => !refusals.has(i)).length);
   await Promise.all(
     groups.map((g, n) =>
-      (takes[n] ?? 0) > 0
-        ? limiterFor(redis, g.check, 0).limit(g.check.identifier, { rate: takes[n] })
-        : null,
+      (takes[n] ?? 0) > 0 ? limiter(g.check).limit(g.check.identifier, { rate: takes[n] }) : null,
     ),
   );
   const giveBack = async (indices: Set<number>) => {
     await Promise.all([
       ...numberTaken
         .filter(({ index }) => indices.has(index))
-        .map(({ check }) => limiterFor(redis, check, 0).limit(check.identifier, { rate: -1 })),
+        .map(({ check }) => limiter(check).limit(check.identifier, { rate: -1 })),
       ...groups.map((g, n) => {
         const count = g.members.filter((i) => indices.has(i) && (takes[n] ?? 0) > 0).length;
-        return count > 0
-          ? limiterFor(redis, g.check, 0).limit(g.check.identifier, { rate: -count })
-          : null;
+        return count > 0 ? limiter(g.check).limit(g.check.identifier, { rate: -count }) : null;
       }),
     ]);
   };
@@ -220,7 +228,7 @@ export async function admitBulk(
     await Promise.all(
       numberTaken
         .filter(({ index }) => refusedAfterTaking.has(index))
-        .map(({ check }) => limiterFor(redis, check, 0).limit(check.identifier, { rate: -1 })),
+        .map(({ check }) => limiter(check).limit(check.identifier, { rate: -1 })),
     );
   }
   return {
