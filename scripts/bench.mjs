@@ -7,12 +7,15 @@
 //      provider hand-off): live keys through routing, SigV4/Basic signing and
 //      the real provider clients against fake providers that answer at once,
 //      vs the sandbox provider.
+//   3. Bulk (scripts/bench/bulk.mjs): one 10,000-recipient request vs its floor, and the
+//      dispatch through the queues, with the workerd process's CPU time and peak memory.
 // Env: BENCH_SECONDS (10), BENCH_CONCURRENCY (16).
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
+import { benchBulk } from "./bench/bulk.mjs";
 import { startFakeProviders } from "./fakes/index.mjs";
 import { startStack } from "./stack/index.mjs";
 import { freePort } from "./stack/net.mjs";
@@ -100,6 +103,9 @@ try {
     UPSTASH_REDIS_REST_URL: stack.redisRestUrl,
     UPSTASH_REDIS_REST_TOKEN: stack.redisRestToken,
     ADMIN_TOKEN: adminToken,
+    // The machinery's own throughput: send rates and spend caps out of the way.
+    SEND_RATE_POLICY: JSON.stringify({ perSender: 100_000, defaultPerProvider: 100_000 }),
+    BUDGET_POLICY: JSON.stringify({ daily: "100000000", monthly: "100000000" }),
     ...newPiiKeys(),
     ...providers.workerEnv,
   });
@@ -168,6 +174,16 @@ Round trips before the response, from Server-Timing (responses: count):`);
   }
   console.log(
     `Redis behind the REST endpoint: ${stack.redisKind}; ${seconds}s, ${concurrency} clients.`,
+  );
+  console.log(
+    await benchBulk({
+      appUrl,
+      floorUrl: bare.url,
+      appPid: app.child.pid,
+      testKey,
+      liveKey,
+      log,
+    }),
   );
 } finally {
   for (const stop of stops.reverse()) await stop().catch(() => {});

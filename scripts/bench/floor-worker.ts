@@ -4,6 +4,8 @@
 // `/policy` adds the gateway's real policy step (src/services/send-policy.ts: geo,
 // blocklists, pumping, every rate limit) in front of the insert, so its cost is
 // measured against the floor in the same run.
+// `/bulk?n=10000` is the bulk acceptance's floor: one Redis call and one `unnest` INSERT of
+// n rows (the same statement shape as the gateway's), through the same drivers.
 import { neonConfig, Pool } from "@neondatabase/serverless";
 import { Redis } from "@upstash/redis/cloudflare";
 import { openScope } from "../../src/context";
@@ -74,6 +76,17 @@ export default {
         new URL(request.url).pathname === "/policy"
           ? await policyStep(env as unknown as Env)
           : undefined;
+      const url = new URL(request.url);
+      if (url.pathname === "/bulk") {
+        const ids = Array.from({ length: Number(url.searchParams.get("n") ?? 1) }, () =>
+          crypto.randomUUID(),
+        );
+        await pool.query(
+          "insert into bench_floor (id, created_at) select id, now() from unnest($1::text[]) as id",
+          [ids],
+        );
+        return Response.json({ inserted: ids.length }, { status: 202 });
+      }
       const id = crypto.randomUUID();
       await pool.query("insert into bench_floor (id, created_at) values ($1, now())", [id]);
       return Response.json(

@@ -19,13 +19,12 @@ import { pumpingBlockKey } from "./send-policy";
 
 /**
  * The policy step of a bulk send (src/services/send-policy.ts is the single send's), set-based:
- * geo permissions (no I/O), then one round of Upstash requests issued together that reads the
- * blocklists and range blocks for every recipient (one script), the headroom of the limits
- * recipients share (key, type, country) and the budget, and takes each recipient's per-number
- * token (@upstash/ratelimit; its client caps an auto-pipeline at 1,000 commands, so 10,000
- * recipients are about 20 pipelines in flight at once); then one more request that takes the
- * shared limits' tokens for the recipients still standing (as many as they allow: the rest
- * are refused `rate_limited`, not the whole batch).
+ * geo permissions (no I/O), then ONE Upstash request: a script that, for every recipient,
+ * looks the number up in the blocklists and takes its per-number rate-limit token, and reads
+ * the range blocks, issued with the headroom of the limits recipients share (key, type,
+ * country) and the budget check; then one more request that takes the shared limits' tokens
+ * for the recipients still standing (as many as they allow: the rest are refused
+ * `rate_limited`, not the whole batch).
  *
  * The pumping defence's burst counter is not fed by bulk sends: it watches public sign-up and
  * log-in forms, where pumping happens; a tenant's own list may well hold a whole range. Ranges
@@ -33,27 +32,69 @@ import { pumpingBlockKey } from "./send-policy";
  */
 
 /**
- * KEYS: global numbers, tenant numbers, global prefixes, tenant prefixes, then one range block
- * flag per distinct range. ARGV: digests per number (k), then every number's k digests.
- * Returns {number hit per number (0 none, 1 global, 2 tenant), global prefixes, tenant
- * prefixes, TTL per range flag}. The prefix sets are small: they are matched in the Worker.
+ * The per-number limits are @upstash/ratelimit's sliding windows, taken here in the lookup
+ * script on the library's own counters (`rl:<identifier>:<window index>`, the same rule), so
+ * a bulk send and a single send count against the same limit (test/integration/bulk.test.ts
+ * checks both ways). Written by hand because calling the library once per recipient is one
+ * script call each: 10,000 recipients made 20 pipelines and about 2 s.
  */
-const BULK_LOOKUP = luaScript<[number[], string[], string[], number[]]>(`
-local k = tonumber(ARGV[1])
-local n = (#ARGV - 1) / k
+const WINDOW_MS: Record<LimitCheck["window"], number> = {
+  "1 m": 60_000,
+  "1 h": 3_600_000,
+  "1 d": 86_400_000,
+};
+
+/**
+ * KEYS: global numbers, tenant numbers, global prefixes, tenant prefixes, then one range block
+ * flag per distinct range. ARGV: now (ms), digests per number (k), per-number quotas (q), the
+ * q quotas as (tokens, window ms), then for every number its k digests and its q limit
+ * identifiers. Returns {number hit per number (0 none, 1 global, 2 tenant), global prefixes,
+ * tenant prefixes, TTL per range flag, per number the quota that refused (0: its tokens were
+ * taken; -1: blocked, none taken)}. The prefix sets are small: they are matched in the Worker.
+ */
+const BULK_LOOKUP = luaScript<[number[], string[], string[], number[], number[]]>(`
+local now = tonumber(ARGV[1])
+local k = tonumber(ARGV[2])
+local q = tonumber(ARGV[3])
+local base = 3 + 2 * q
+local n = (#ARGV - base) / (k + q)
+local function arg(i, j) return ARGV[base + (i - 1) * (k + q) + j] end
 local function member(key, i)
   for j = 1, k do
-    if redis.call("SISMEMBER", key, ARGV[1 + (i - 1) * k + j]) == 1 then return true end
+    if redis.call("SISMEMBER", key, arg(i, j)) == 1 then return true end
   end
   return false
 end
-local hits = {}
+local hits, limited = {}, {}
 for i = 1, n do
   if member(KEYS[1], i) then hits[i] = 1 elseif member(KEYS[2], i) then hits[i] = 2 else hits[i] = 0 end
+  limited[i] = -1
+  if hits[i] == 0 then
+    limited[i] = 0
+    local take = {}
+    for j = 1, q do
+      local tokens, window = tonumber(ARGV[2 + 2 * j]), tonumber(ARGV[3 + 2 * j])
+      local index = math.floor(now / window)
+      local current = "rl:" .. arg(i, k + j) .. ":" .. string.format("%d", index)
+      local previous = "rl:" .. arg(i, k + j) .. ":" .. string.format("%d", index - 1)
+      local used = tonumber(redis.call("GET", current) or "0")
+      local before = tonumber(redis.call("GET", previous) or "0")
+      before = math.floor((1 - (now % window) / window) * before)
+      if before + used >= tokens then limited[i] = j break end
+      take[j] = {current, window}
+    end
+    if limited[i] == 0 then
+      for j = 1, q do
+        if redis.call("INCRBY", take[j][1], 1) == 1 then
+          redis.call("PEXPIRE", take[j][1], take[j][2] * 2 + 1000)
+        end
+      end
+    end
+  end
 end
 local ttls = {}
 for b = 5, #KEYS do ttls[b - 4] = redis.call("TTL", KEYS[b]) end
-return {hits, redis.call("SMEMBERS", KEYS[3]), redis.call("SMEMBERS", KEYS[4]), ttls}`);
+return {hits, redis.call("SMEMBERS", KEYS[3]), redis.call("SMEMBERS", KEYS[4]), ttls, limited}`);
 
 export interface BulkSubject {
   e164: string;
@@ -103,7 +144,10 @@ export async function admitBulk(
 
   const tenantId = principal.tenantId;
   const policy = deploymentRateLimits(s.config.RATE_LIMIT_POLICY);
-  const perNumber: { check: LimitCheck; index: number }[] = [];
+  // The per-number quotas are the same for every recipient (one type, one tenant); each
+  // recipient has its own identifiers for them.
+  let perNumber: LimitCheck[] = [];
+  const numberIds = new Map<number, string[]>();
   const shared = new Map<string, SharedLimit>();
   for (const i of standing) {
     const subject = subjects[i] as BulkSubject;
@@ -114,11 +158,13 @@ export async function admitBulk(
       country: subject.country,
       type,
     });
+    perNumber = checks.filter((check) => check.identifier.startsWith("dest:"));
+    numberIds.set(
+      i,
+      perNumber.map((check) => check.identifier),
+    );
     for (const check of checks) {
-      if (check.identifier.startsWith("dest:")) {
-        perNumber.push({ check, index: i });
-        continue;
-      }
+      if (check.identifier.startsWith("dest:")) continue;
       const group = shared.get(check.identifier) ?? { check, members: [] };
       group.members.push(i);
       shared.set(check.identifier, group);
@@ -151,22 +197,30 @@ export async function admitBulk(
   await Promise.all([BULK_LOOKUP.ready(), budgetReady()]);
   const caps = capsFor(s, principal.budget);
   const groups = [...shared.values()];
-  // All issued at once on the auto-pipelining client: pipelines of up to 1,000 commands.
-  const [lookup, headroom, withinBudget, numberResults] = await Promise.all([
+  // All issued in this tick on the auto-pipelining client: one Upstash request.
+  const [lookup, headroom, withinBudget] = await Promise.all([
     BULK_LOOKUP.run(
       redis,
       [
         ...blocklistKeys(tenantId),
         ...rangeDigests.map((digest) => pumpingBlockKey(tenantId, digest)),
       ],
-      [String(k), ...standing.flatMap((i) => (subjects[i] as BulkSubject).digests)],
+      [
+        String(Date.now()),
+        String(k),
+        String(perNumber.length),
+        ...perNumber.flatMap((check) => [String(check.tokens), String(WINDOW_MS[check.window])]),
+        ...standing.flatMap((i) => [
+          ...(subjects[i] as BulkSubject).digests,
+          ...(numberIds.get(i) ?? []),
+        ]),
+      ],
     ),
     Promise.all(groups.map((g) => limiter(g.check).getRemaining(g.check.identifier))),
     budgetMicros > 0 ? checkBudget(redis, tenantId, s.now(), budgetMicros, caps) : true,
-    Promise.all(perNumber.map(({ check }) => limiter(check).limit(check.identifier))),
   ]);
 
-  const [hits, globalPrefixes, tenantPrefixes, rangeTtls] = lookup;
+  const [hits, globalPrefixes, tenantPrefixes, rangeTtls, limited] = lookup;
   const prefixSets = [new Set(globalPrefixes), new Set(tenantPrefixes)];
   standing.forEach((i, position) => {
     const prefixes = prefixesOf((subjects[i] as BulkSubject).e164);
@@ -183,12 +237,13 @@ export async function admitBulk(
       refuse(i, "pumping_suspected", `The range ${bucket}XX is temporarily blocked`);
     }
   });
-  const numberTaken: { check: LimitCheck; index: number }[] = [];
-  perNumber.forEach((entry, n) => {
-    const result = numberResults[n];
-    if (result?.success) {
-      if (result.reason !== "cacheBlock") numberTaken.push(entry);
-    } else refuse(entry.index, "rate_limited", `Rate limit reached: ${entry.check.name}`);
+  /** Recipients whose per-number tokens the script took. */
+  const numberTaken: number[] = [];
+  standing.forEach((i, position) => {
+    const refusedBy = limited[position] ?? -1;
+    if (refusedBy === 0) numberTaken.push(i);
+    const check = perNumber[refusedBy - 1];
+    if (check) refuse(i, "rate_limited", `Rate limit reached: ${check.name} (${check.tokens})`);
   });
   if (!withinBudget) {
     const { detail } = budgetExceeded(caps);
@@ -211,9 +266,7 @@ export async function admitBulk(
   );
   const giveBack = async (indices: Set<number>) => {
     await Promise.all([
-      ...numberTaken
-        .filter(({ index }) => indices.has(index))
-        .map(({ check }) => limiter(check).limit(check.identifier, { rate: -1 })),
+      giveBackNumbers(numberTaken.filter((i) => indices.has(i))),
       ...groups.map((g, n) => {
         const count = g.members.filter((i) => indices.has(i) && (takes[n] ?? 0) > 0).length;
         return count > 0 ? limiter(g.check).limit(g.check.identifier, { rate: -count }) : null;
@@ -221,18 +274,19 @@ export async function admitBulk(
     ]);
   };
   // Per-number tokens taken for recipients a later check refused.
-  const refusedAfterTaking = new Set(
-    numberTaken.filter(({ index }) => refusals.has(index)).map(({ index }) => index),
-  );
-  if (refusedAfterTaking.size > 0) {
-    await Promise.all(
-      numberTaken
-        .filter(({ index }) => refusedAfterTaking.has(index))
-        .map(({ check }) => limiter(check).limit(check.identifier, { rate: -1 })),
-    );
-  }
+  await giveBackNumbers(numberTaken.filter((i) => refusals.has(i)));
   return {
     refusals,
     release: (indices) => giveBack(new Set(indices.filter((i) => !refusals.has(i)))),
   };
+
+  async function giveBackNumbers(indices: number[]) {
+    await Promise.all(
+      indices.flatMap((i) =>
+        perNumber.map((check, j) =>
+          limiter(check).limit(numberIds.get(i)?.[j] ?? "", { rate: -1 }),
+        ),
+      ),
+    );
+  }
 }
