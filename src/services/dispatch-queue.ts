@@ -56,7 +56,7 @@ export async function enqueue(s: Services, lane: Lane, ids: string[]): Promise<v
 
 /**
  * Claims the batch's messages in one statement (those still pending, or whose lease
- * expired; a message claimed elsewhere or finished is skipped), then sends them.
+ * expired; a message claimed elsewhere, finished or not yet due is skipped), then sends them.
  */
 export async function consumeJobs(s: Services, jobs: DispatchJob[]): Promise<number> {
   const ids = [...new Set(jobs.flatMap((job) => job.ids))];
@@ -67,6 +67,8 @@ export async function consumeJobs(s: Services, jobs: DispatchJob[]): Promise<num
       lease_until = ${new Date(now.getTime() + LEASE_MS)}, updated_at = ${now}
     where id = any(${sql.param(ids)}::text[])
       and (dispatch_state = 'pending' or (dispatch_state = 'claimed' and lease_until < ${now}))
+      -- A job redelivered late never sends a scheduled message before its time.
+      and (scheduled_for is null or scheduled_for <= ${now})
       and ${noOpenAttempt}
     returning ${claimedColumns}`);
   const claimed = await Promise.all(result.rows.map((row) => opened(s, row)));

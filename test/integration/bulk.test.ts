@@ -1,6 +1,8 @@
 import { env } from "cloudflare:test";
 import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
+import { consumeJobs } from "../../src/services/dispatch-queue";
+import { runSchedulerTick } from "../../src/services/scheduler";
 import {
   ADMIN,
   api,
@@ -65,6 +67,16 @@ const ukMobiles = (count: number, from = 0) =>
 const usNumbers = (count: number, from: number) =>
   Array.from({ length: count }, (_, i) => `+1415555${String(from + i).padStart(4, "0")}`);
 
+/** The fake Africa's Talking's requests that carried any of these numbers, as `to` lists. */
+async function fakeCallsTo(numbers: string[]): Promise<string[][]> {
+  const requests = (await (
+    await fetch(`${env.AFRICASTALKING_BASE_URL}/__fake/requests`)
+  ).json()) as { body: string }[];
+  return requests
+    .map((r) => (new URLSearchParams(r.body).get("to") ?? "").split(","))
+    .filter((to) => to.some((n) => numbers.includes(n)));
+}
+
 /** The subrequests a response reports in Server-Timing (src/lib/io-meter.ts). */
 function subrequests(response: Response) {
   const timing = response.headers.get("server-timing") ?? "";
@@ -82,6 +94,14 @@ const PLAN_SUBREQUESTS = 1_000;
 describe("bulk sends", () => {
   it("accepts 10,000 recipients in one request with a few dozen subrequests, then cancels them", async () => {
     const tenant = await newTenant();
+    // A first, small request fills the key cache and loads the scripts into Redis.
+    const warm = await bulk(tenant, {
+      recipients: [{ to: "+447400099999" }],
+      body: "Warm up",
+      send_at: new Date(Date.now() + 86_400_000).toISOString(),
+    });
+    const warmBatch = (await warm.json()) as BatchAccepted;
+    await api(`/v1/batches/${warmBatch.id}/cancel`, { method: "POST", headers: tenant.auth });
     const to = ukMobiles(10_000);
     const sendAt = new Date(Date.now() + 86_400_000).toISOString();
     const response = await bulk(tenant, {
@@ -99,7 +119,7 @@ describe("bulk sends", () => {
     // Set-based: the count does not grow with the recipients (10 INSERTs of 1,000 rows).
     expect(io.db).toBeLessThan(30);
     // Upstash: the API key (cached), then one request for the lookup script (blocklists,
-    // per-number limits), the shared limits' headroom and the budget, one taking them.
+    // per-number limits), the shared limits' headroom and the budget, and one taking them.
     expect(io.kv).toBe(3);
     expect(io.queue).toBe(0); // scheduled: the scheduler enqueues them when due
     expect(io.db + io.kv + io.queue).toBeLessThan(PLAN_SUBREQUESTS);
@@ -298,17 +318,59 @@ describe("bulk sends", () => {
     expect(bulkAfterOtp).toBeGreaterThanOrEqual(rate);
   });
 
-  describe("Africa's Talking's multi-recipient call", () => {
-    /** The fake's requests that carried any of these numbers, as their `to` lists. */
-    async function callsTo(numbers: string[]): Promise<string[][]> {
-      const requests = (await (
-        await fetch(`${env.AFRICASTALKING_BASE_URL}/__fake/requests`)
-      ).json()) as { body: string }[];
-      return requests
-        .map((r) => (new URLSearchParams(r.body).get("to") ?? "").split(","))
-        .filter((to) => to.some((n) => numbers.includes(n)));
-    }
+  it("a queue consumer batch stays far inside the subrequest limit", async () => {
+    const tenant = await newTenant({ mode: "live" });
+    const numbers = Array.from(
+      { length: 50 },
+      (_, i) =>
+        `+25473${String(Math.floor(Math.random() * 9_000) + 1000)}${String(i).padStart(3, "0")}`,
+    );
+    // Due in a moment, and not enqueued by the request (scheduled): this test is the consumer.
+    const response = await bulk(tenant, {
+      recipients: numbers.map((to) => ({ to })),
+      body: "Habari, counted",
+      send_at: new Date(Date.now() + 1500).toISOString(),
+    });
+    expect(subrequests(response).queue).toBe(0);
+    const ids = ((await response.json()) as BatchAccepted).results.map((r) => r.id ?? "");
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    // A consumer batch as wrangler.toml sizes it: 2 jobs of 25.
+    const io = await withServices(async (s) => {
+      expect(await consumeJobs(s, [{ ids: ids.slice(0, 25) }, { ids: ids.slice(25) }])).toBe(50);
+      return { ...s.io };
+    });
+    const providerCalls = (await fakeCallsTo(numbers)).length;
+    expect(providerCalls).toBe(1); // identical bodies: one multi-recipient call
+    const total = io.dbQueries + io.dbConnections + io.kvRequests + io.queueSends + providerCalls;
+    expect(total).toBeLessThan(PLAN_SUBREQUESTS / 2);
+    const sent = await Promise.all(ids.map((id) => getMessage(tenant, id)));
+    expect(sent.every((m) => m.attempts.length === 1 && m.status === "sent")).toBe(true);
+  });
 
+  it("the Cron tick sends a bounded batch itself and hands the rest due to the queues", async () => {
+    const tenant = await newTenant();
+    const response = await bulk(tenant, {
+      recipients: ukMobiles(60, 70_000 + Math.floor(Math.random() * 20_000)).map((to) => ({ to })),
+      body: "Due soon",
+      send_at: new Date(Date.now() + 1500).toISOString(),
+    });
+    const accepted = (await response.json()) as BatchAccepted;
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    const { summary, io } = await withServices(async (s) => ({
+      summary: await runSchedulerTick(s, new Date()),
+      io: { ...s.io },
+    }));
+    expect(summary.claimed).toBeLessThanOrEqual(Number(env.SCHEDULER_BATCH_SIZE ?? 25));
+    expect(summary.claimed + summary.enqueued).toBeGreaterThanOrEqual(60);
+    expect(io.queueSends).toBeGreaterThanOrEqual(1);
+    expect(io.dbQueries + io.dbConnections + io.kvRequests + io.queueSends).toBeLessThan(
+      PLAN_SUBREQUESTS,
+    );
+    const batch = await waitForCompletion(tenant, accepted.id);
+    expect(batch.counts.delivered).toBe(60);
+  });
+
+  describe("Africa's Talking's multi-recipient call", () => {
     async function settledAttempts(tenant: TestTenant, ids: string[]) {
       return Promise.all(
         ids.map(async (id) => {
@@ -343,7 +405,7 @@ describe("bulk sends", () => {
         numbers.map(() => [["africastalking", "accepted"]]),
       );
       expect(new Set(messages.map((m) => m.provider_message_id)).size).toBe(4);
-      const calls = await callsTo(numbers);
+      const calls = await fakeCallsTo(numbers);
       expect(calls).toHaveLength(1);
       expect([...(calls[0] ?? [])].sort()).toEqual([...numbers].sort());
     });
@@ -369,7 +431,7 @@ describe("bulk sends", () => {
         tenant,
         accepted.results.map((r) => r.id ?? ""),
       );
-      expect(await callsTo(numbers)).toHaveLength(2);
+      expect(await fakeCallsTo(numbers)).toHaveLength(2);
     });
 
     it("a call that times out leaves every one of its recipients outcome_unknown", async () => {
@@ -389,7 +451,7 @@ describe("bulk sends", () => {
       expect(
         messages.map((m) => m.attempts.map((a) => [a.provider, a.outcome, a.error_code])),
       ).toEqual(numbers.map(() => [["africastalking", "outcome_unknown", "timeout"]]));
-      expect(await callsTo(numbers)).toHaveLength(1);
+      expect(await fakeCallsTo(numbers)).toHaveLength(1);
     });
   });
 });

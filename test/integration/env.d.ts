@@ -12,5 +12,6 @@ declare module "cloudflare:test" {
     AWS_SMS_VOICE_BASE_URL: string;
     AFRICASTALKING_BASE_URL: string;
     SEND_RATE_POLICY: string;
+    SCHEDULER_BATCH_SIZE?: string;
   }
 }

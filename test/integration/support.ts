@@ -8,7 +8,7 @@ import {
 import { Redis } from "@upstash/redis/cloudflare";
 import { expect } from "vitest";
 import { openScope, type Services } from "../../src/context";
-import { type Env, loadConfig } from "../../src/env";
+import { type Env, loadConfig, queuesOf } from "../../src/env";
 import worker from "../../src/index";
 import { sandboxLedgerKey } from "../../src/services/sandbox";
 
@@ -96,7 +96,8 @@ export async function waitForStatus(
 
 /** Runs `fn` with a services scope like a request's, and waits for its background work. */
 export async function withServices<T>(fn: (s: Services) => Promise<T>): Promise<T> {
-  const scope = openScope(loadConfig(env as unknown as Env), { test: true });
+  const bindings = env as unknown as Env;
+  const scope = openScope(loadConfig(bindings), { test: true }, undefined, queuesOf(bindings));
   try {
     return await fn(scope.services);
   } finally {
