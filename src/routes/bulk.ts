@@ -6,15 +6,19 @@ import { requireScope } from "../services/api-keys";
 import { cancelBatch, getBatch } from "../services/batches";
 import { acceptBulk, MAX_BULK_RECIPIENTS } from "../services/bulk-send";
 import { enqueue } from "../services/dispatch-queue";
-import { json, jsonBody, MessageStatusSchema, Money, problems } from "./schemas";
-
-const Variables = z
-  .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/), z.string().max(1000))
-  .optional();
-const Metadata = z
-  .record(z.string().max(40), z.string().max(500))
-  .refine((m) => Object.keys(m).length <= 20, "at most 20 keys")
-  .optional();
+import {
+  Dlt,
+  IdempotencyKey,
+  json,
+  jsonBody,
+  MessageStatusSchema,
+  Metadata,
+  Money,
+  problems,
+  SenderValue,
+  TemplateLocale,
+  TemplateVariables,
+} from "./schemas";
 
 const BulkSendBody = z
   .object({
@@ -23,7 +27,9 @@ const BulkSendBody = z
         z
           .object({
             to: z.string().min(1).max(32),
-            variables: Variables.openapi({ description: "This recipient's template variables" }),
+            variables: TemplateVariables.openapi({
+              description: "This recipient's template variables",
+            }),
             metadata: Metadata.openapi({ description: "Merged over the common metadata" }),
           })
           .strict(),
@@ -33,15 +39,9 @@ const BulkSendBody = z
       .openapi({ description: `1 to ${MAX_BULK_RECIPIENTS} recipients` }),
     body: z.string().min(1).max(10_000).optional(),
     template: z.string().min(1).max(64).optional(),
-    locale: z
-      .string()
-      .regex(/^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})?$/)
-      .optional(),
+    locale: TemplateLocale,
     type: z.enum(["transactional", "promotional"]).optional(),
-    from: z
-      .string()
-      .regex(/^(\+[1-9]\d{6,14}|[A-Za-z0-9 ]{1,11}|MG[0-9a-fA-F]{32})$/)
-      .optional(),
+    from: SenderValue,
     metadata: Metadata,
     send_at: z.iso.datetime({ offset: true }).optional(),
     valid_until: z.iso.datetime({ offset: true }).optional(),
@@ -49,13 +49,7 @@ const BulkSendBody = z
     max_segments: z.number().int().min(1).max(10).optional(),
     truncate: z.boolean().default(false),
     smart_encoding: z.boolean().default(false),
-    dlt: z
-      .object({
-        entity_id: z.string().min(1).max(50),
-        template_id: z.string().min(1).max(50).optional(),
-      })
-      .strict()
-      .optional(),
+    dlt: Dlt,
   })
   .strict()
   .refine((m) => (m.body === undefined) !== (m.template === undefined), {
@@ -130,12 +124,7 @@ const bulkRoute = createRoute({
   security: [{ apiKey: [] }],
   request: {
     headers: z.object({
-      "idempotency-key": z
-        .string()
-        .min(1)
-        .max(255)
-        .regex(/^[\x21-\x7e]+$/)
-        .optional(),
+      "idempotency-key": IdempotencyKey,
     }),
     body: jsonBody(BulkSendBody),
   },

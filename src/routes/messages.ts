@@ -9,7 +9,20 @@ import { getMessage, listMessages } from "../services/messages";
 import { rateLimitHeaders } from "../services/rate-limits";
 import { acceptMessage, cancelMessage, storeResponse } from "../services/send";
 import { renderForSend } from "../services/templates";
-import { json, jsonBody, MessageStatusSchema, MessageTypeSchema, Money, problems } from "./schemas";
+import {
+  Dlt,
+  IdempotencyKey,
+  json,
+  jsonBody,
+  MessageStatusSchema,
+  MessageTypeSchema,
+  Metadata,
+  Money,
+  problems,
+  SenderValue,
+  TemplateLocale,
+  TemplateVariables,
+} from "./schemas";
 
 /** Whether the runtime knows this IANA time zone. */
 function isTimeZone(zone: string): boolean {
@@ -36,17 +49,12 @@ const SendMessageBody = z
     template: z.string().min(1).max(64).optional().openapi({
       description: "A template's id or name (POST /v1/templates), instead of `body`",
     }),
-    variables: z
-      .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/), z.string().max(1000))
-      .optional()
-      .openapi({ description: "The template's variables: all it uses, nothing else" }),
-    locale: z
-      .string()
-      .regex(/^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})?$/)
-      .optional()
-      .openapi({
-        description: "Picks the template's locale variant (pt-BR, then pt, then default)",
-      }),
+    variables: TemplateVariables.openapi({
+      description: "The template's variables: all it uses, nothing else",
+    }),
+    locale: TemplateLocale.openapi({
+      description: "Picks the template's locale variant (pt-BR, then pt, then default)",
+    }),
     max_segments: z.number().int().min(1).max(10).optional().openapi({
       description: "A lower segment limit for this message",
     }),
@@ -60,30 +68,18 @@ const SendMessageBody = z
     type: MessageTypeSchema.optional().openapi({
       description: "transactional (default), promotional or otp; a template's type otherwise",
     }),
-    from: z
-      .string()
-      .regex(
-        /^(\+[1-9]\d{6,14}|[A-Za-z0-9 ]{1,11}|MG[0-9a-fA-F]{32})$/,
-        "an E.164 number, a short code, an alphanumeric sender ID or a messaging service",
-      )
-      .optional()
-      .openapi({ description: "One of the tenant's registered senders (POST /v1/senders)" }),
+    from: SenderValue.openapi({
+      description: "One of the tenant's registered senders (POST /v1/senders)",
+    }),
     provider: z
       .enum(PROVIDER_NAMES)
       .optional()
       .openapi({ description: "Pin one provider (live keys; test keys always use the sandbox)" }),
-    dlt: z
-      .object({
-        entity_id: z.string().min(1).max(50),
-        template_id: z.string().min(1).max(50).optional(),
-      })
-      .strict()
-      .optional()
-      .openapi({
-        description:
-          "India DLT entity (PE) and template ids, sent to the AWS providers; template_id may " +
-          "come from the template's dlt_template_id",
-      }),
+    dlt: Dlt.openapi({
+      description:
+        "India DLT entity (PE) and template ids, sent to the AWS providers; template_id may " +
+        "come from the template's dlt_template_id",
+    }),
     send_at: z.iso
       .datetime({ offset: true })
       .optional()
@@ -120,10 +116,7 @@ const SendMessageBody = z
       .max(259_200)
       .optional()
       .openapi({ description: "Providers drop the message after this (Twilio caps at 36,000)" }),
-    metadata: z
-      .record(z.string().max(40), z.string().max(500))
-      .refine((m) => Object.keys(m).length <= 20, "at most 20 keys")
-      .optional(),
+    metadata: Metadata,
   })
   .strict()
   .refine((m) => (m.body === undefined) !== (m.template === undefined), {
@@ -230,12 +223,7 @@ const sendRoute = createRoute({
   security: [{ apiKey: [] }],
   request: {
     headers: z.object({
-      "idempotency-key": z
-        .string()
-        .min(1)
-        .max(255)
-        .regex(/^[\x21-\x7e]+$/)
-        .optional(),
+      "idempotency-key": IdempotencyKey,
       prefer: z.string().optional(),
     }),
     body: jsonBody(SendMessageBody),

@@ -62,3 +62,41 @@ export const PhoneParam = z.object({
     .max(32)
     .openapi({ description: "E.164, URL-encoded (`%2B14155550100`)", example: "%2B14155550100" }),
 });
+
+/** Fields that a single send and a bulk send share. */
+export const IdempotencyKey = z
+  .string()
+  .min(1)
+  .max(255)
+  .regex(/^[\x21-\x7e]+$/)
+  .optional();
+
+export const TemplateVariables = z
+  .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/), z.string().max(1000))
+  .optional();
+
+export const TemplateLocale = z
+  .string()
+  .regex(/^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})?$/)
+  .optional();
+
+export const Metadata = z
+  .record(z.string().max(40), z.string().max(500))
+  .refine((m) => Object.keys(m).length <= 20, "at most 20 keys")
+  .optional();
+
+export const SenderValue = z
+  .string()
+  .regex(
+    /^(\+[1-9]\d{6,14}|[A-Za-z0-9 ]{1,11}|MG[0-9a-fA-F]{32})$/,
+    "an E.164 number, a short code, an alphanumeric sender ID or a messaging service",
+  )
+  .optional();
+
+export const Dlt = z
+  .object({
+    entity_id: z.string().min(1).max(50),
+    template_id: z.string().min(1).max(50).optional(),
+  })
+  .strict()
+  .optional();

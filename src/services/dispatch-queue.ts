@@ -6,6 +6,7 @@ import {
   type ClaimedRow,
   claimedColumns,
   dispatchAll,
+  dueMessages,
   LEASE_MS,
   noOpenAttempt,
   opened,
@@ -86,13 +87,7 @@ export async function enqueueDue(s: Services, now: Date, limit: number): Promise
   const result = await s.db.execute<{ id: string; type: MessageType; batch_id: string | null }>(sql`
     update messages set next_attempt_at = ${new Date(now.getTime() + QUEUE_SAFETY_NET_MS)},
       updated_at = ${s.now()}
-    where id in (
-      select id from messages
-      where dispatch_state in ('pending', 'claimed') and next_attempt_at <= ${now}
-        and (lease_until is null or lease_until < ${now}) and ${noOpenAttempt}
-      order by next_attempt_at
-      limit ${limit}
-      for update skip locked)
+    where id in (${dueMessages(now, limit)})
     returning id, type, batch_id`);
   const byLane: Record<Lane, string[]> = { priority: [], bulk: [] };
   for (const row of result.rows) byLane[laneOf(row)].push(row.id);

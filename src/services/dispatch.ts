@@ -94,6 +94,18 @@ export async function claimMessage(s: Services, messageId: string): Promise<Clai
 }
 
 /**
+ * The ids of due work, oldest first: dispatch never started or its backoff elapsed, no live
+ * lease, no open attempt. `skip locked` keeps overlapping ticks off each other's messages.
+ */
+export const dueMessages = (now: Date, limit: number) => sql`
+  select id from messages
+  where dispatch_state in ('pending', 'claimed') and next_attempt_at <= ${now}
+    and (lease_until is null or lease_until < ${now}) and ${noOpenAttempt}
+  order by next_attempt_at
+  limit ${limit}
+  for update skip locked`;
+
+/**
  * Claims due work in one statement that moves the state and sets the lease:
  * `skip locked` keeps overlapping ticks off each other's messages.
  */
@@ -105,13 +117,7 @@ export async function claimDueMessages(
   const result = await s.db.execute<ClaimedRow>(sql`
     update messages set dispatch_state = 'claimed',
       lease_until = ${new Date(now.getTime() + LEASE_MS)}, updated_at = ${s.now()}
-    where id in (
-      select id from messages
-      where dispatch_state in ('pending', 'claimed') and next_attempt_at <= ${now}
-        and (lease_until is null or lease_until < ${now}) and ${noOpenAttempt}
-      order by next_attempt_at
-      limit ${limit}
-      for update skip locked)
+    where id in (${dueMessages(now, limit)})
     returning ${claimedColumns}`);
   return Promise.all(result.rows.map((row) => opened(s, row)));
 }

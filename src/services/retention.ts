@@ -14,7 +14,8 @@ export type PurgeSummary = {
 /**
  * Retention, run by the scheduler: bodies (and other personal payloads) are kept
  * BODY_RETENTION_DAYS after the message's final state, not its creation, so a long-scheduled
- * message keeps its body until it has gone out. Inbound texts count from their receipt;
+ * message keeps its body until it has gone out. Inbound texts and bulk sends' stored answers
+ * count from their receipt;
  * unmatched receipts and finished webhook deliveries (they carry numbers) are deleted. The
  * compliance audit's 4 years are enforced by its own trigger (drizzle/0011).
  */
@@ -26,6 +27,11 @@ export async function purgeExpiredPersonalData(s: Services, now: Date): Promise<
       where id in (select id from messages
         where body_sealed is not null and completed_at < ${cutoff} limit ${BATCH})
       returning 1
+    ), batch_responses as (
+      -- A bulk send's stored answer (for idempotent replays) lists its recipients' numbers.
+      update batches set response_sealed = null
+      where id in (select id from batches
+        where response_sealed is not null and created_at < ${cutoff} limit ${BATCH})
     ), inbound as (
       update inbound_messages set body_sealed = null
       where id in (select id from inbound_messages

@@ -41,7 +41,9 @@ export async function runSchedulerTick(s: Services, now: Date): Promise<TickSumm
   const abandoned = await settleAbandonedAttempts(s, now);
   const expired = await expireUnknownOutcomes(s, now, s.config.SCHEDULER_BATCH_SIZE);
   const claimed = await claimDueMessages(s, now, s.config.SCHEDULER_BATCH_SIZE);
-  const enqueued = await enqueueDue(s, now, ENQUEUE_PER_TICK);
+  // The queues send by the clock: what is due now, whatever time the tick is judged at (a
+  // late tick, or a test's tick set ahead, sends its own batch above).
+  const enqueued = await enqueueDue(s, new Date(), ENQUEUE_PER_TICK);
   await dispatchAll(s, claimed, budgetEndsAt);
   const webhooks = await deliverDueWebhooks(s, now, budgetEndsAt);
   const optOutListsPushed = await pushDue(s, now);

@@ -15,8 +15,8 @@ export interface ErasureSummary {
 /**
  * DELETE /v1/subjects/{phone}: erases what the tenant holds about a person, in ONE statement:
  * numbers, bodies and metadata of their messages (a message not sent yet then fails instead of
- * going out), their inbound texts, their consent evidence and the undelivered or kept webhook
- * events about them. Their opt-out stays, reduced to the digest, so it is still honoured; the
+ * going out), the stored answers of bulk sends they were in, their inbound texts, their consent
+ * evidence and the undelivered or kept webhook events about them. Their opt-out stays, reduced to the digest, so it is still honoured; the
  * audit keeps digest-only records of what happened, and of this erasure.
  */
 export async function eraseSubject(
@@ -38,7 +38,11 @@ export async function eraseSubject(
       update messages set to_sealed = null, body_sealed = null, response_sealed = null,
         metadata = null, recipient_digests = '{}', updated_at = ${s.now()}
       where tenant_id = ${tenantId} and recipient_digests && ${theirs}
-      returning 1
+      returning batch_id
+    ), batch_responses_erased as (
+      -- A bulk send's stored answer lists every recipient: it goes (replays then refuse).
+      update batches set response_sealed = null
+      where tenant_id = ${tenantId} and id in (select batch_id from messages_erased)
     ), inbound_erased as (
       update inbound_messages set from_sealed = null, body_sealed = null, from_digest = 'erased'
       where tenant_id = ${tenantId} and from_digest = any(${theirs})

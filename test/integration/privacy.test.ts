@@ -162,6 +162,7 @@ async function auditKinds(tenant: TestTenant): Promise<string[]> {
 }
 
 describe("personal data at rest", () => {
+  // A long timeout: it reads every row and key the suite left (a 10,000-recipient batch too).
   it("after every endpoint ran, neither Postgres nor Redis holds the number or a body in clear", async () => {
     const marker = `Privacy probe ${crypto.randomUUID()}`;
     const ourNumber = uniqueSenderNumber();
@@ -269,7 +270,7 @@ describe("personal data at rest", () => {
         "send.blocked",
       ]),
     );
-  });
+  }, 120_000);
 
   it("the audit is append-only", async () => {
     const tenant = await newTenant();
