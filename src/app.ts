@@ -80,8 +80,11 @@ export function newApp() {
   // A JSON API: refuse other media types up front rather than reading them as empty.
   // A request without a body (e.g. POST …/cancel) has no media type to check.
   app.on(["POST", "PUT", "PATCH"], "/v1/*", async (c, next) => {
-    const hasBody = c.req.raw.body !== null;
     const contentType = c.req.header("content-type") ?? "";
+    // `curl -X POST` without data sends neither a length nor a type: no body either.
+    const length = c.req.header("content-length");
+    const hasBody =
+      c.req.raw.body !== null && (length === undefined ? contentType !== "" : length !== "0");
     // Compliance: the opt-out list import takes text/csv (its route checks the type itself).
     const csvImport = c.req.path === "/v1/opt-outs/import" && /^text\/csv\b/i.test(contentType);
     if (hasBody && !csvImport && !/^application\/(.+\+)?json\b/i.test(contentType)) {
