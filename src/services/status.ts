@@ -45,6 +45,8 @@ export async function applyStatus(s: Services, change: StatusChange): Promise<St
     found: boolean;
     applied: boolean;
     recorded: boolean;
+    /** Whether an active endpoint of the tenant takes this status's event. */
+    subscribed: boolean;
     tenant_id: string | null;
     to_sealed: string | null;
     subject_digest: string | null;
@@ -77,13 +79,17 @@ export async function applyStatus(s: Services, change: StatusChange): Promise<St
     )
     select exists (select 1 from target) as found, exists (select 1 from updated) as applied,
       exists (select 1 from recorded) as recorded,
+      exists (select 1 from webhook_endpoints e join target on e.tenant_id = target.tenant_id
+        where e.status = 'active' and ${`message.${change.status}`} = any(e.event_types))
+        as subscribed,
       (select tenant_id from target) as tenant_id, (select to_sealed from target) as to_sealed,
       (select subject_digest from target) as subject_digest`);
   const row = result.rows[0];
   if (!row?.found || !row.tenant_id) return "unknown_message";
   if (!row.recorded) return "duplicate";
   if (!row.applied) return "ignored";
-  if (EVENT_STATUSES.has(change.status)) {
+  // Without a subscriber there is nothing to open, seal or insert (most messages of a batch).
+  if (EVENT_STATUSES.has(change.status) && row.subscribed) {
     const to = row.to_sealed ? await s.pii.open(row.tenant_id, row.to_sealed) : null;
     const data = {
       message_id: change.messageId,
