@@ -11,6 +11,8 @@ import RedisMock from "ioredis-mock";
  * made by a table constructor because ioredis-mock takes a returned table for an array only when
  * its keys enumerate in the order a constructor inserts them. And a failing redis.call raises the
  * JS error object, which ioredis-mock reports as "null": it is re-raised as its message.
+ * The script runs as a function whose result is copied the same way (nested tables too), so a
+ * table a script fills by assignment (`t[i] = …`) comes back as an array, as in Redis.
  */
 const PRELUDE = `
   local __call, __pcall = redis.call, redis.pcall
@@ -31,6 +33,12 @@ const PRELUDE = `
     return __table(reply)
   end
   redis.pcall = function(...) return __table(__pcall(...)) end
+  local function __reply(v)
+    if type(v) ~= "table" or v.err or v.ok then return v end
+    local n, t = #v, {}
+    for i = 1, n do t[i] = __reply(v[i]) end
+    return {table.unpack(t, 1, n)}
+  end
 `.replace(/\s*\n\s*/g, " ");
 
 let instances = 0;
@@ -79,7 +87,12 @@ export function createStandInClient() {
     return sha;
   };
   const runScript = (script, args) =>
-    mock.eval(`${PRELUDE} ${script.replace(/^#!.*/, "")}`, ...args).then(luaToReply);
+    mock
+      .eval(
+        `${PRELUDE} return __reply((function() ${script.replace(/^#!.*/, "")}\nend)())`,
+        ...args,
+      )
+      .then(luaToReply);
 
   function dispatch(name, args) {
     switch (name) {
