@@ -1,14 +1,13 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../app-env";
 import { PROVIDER_NAMES } from "../domain/providers";
-import { ApiError } from "../errors";
 import { sha256Hex } from "../lib/crypto";
 import { requireScope } from "../services/api-keys";
 import { dispatchNow } from "../services/dispatch";
 import { getMessage, listMessages } from "../services/messages";
 import { rateLimitHeaders } from "../services/rate-limits";
 import { acceptMessage, cancelMessage, storeResponse } from "../services/send";
-import { renderForSend } from "../services/templates";
+import { dltFor, renderForSend, segmentLimit } from "../services/templates";
 import {
   Dlt,
   IdempotencyKey,
@@ -33,10 +32,6 @@ function isTimeZone(zone: string): boolean {
     return false;
   }
 }
-
-/** The lower of two optional limits. */
-const minDefined = (a: number | undefined, b: number | undefined) =>
-  a === undefined ? b : b === undefined ? a : Math.min(a, b);
 
 const SendMessageBody = z
   .object({
@@ -301,12 +296,10 @@ export function messageRoutes(app: OpenAPIHono<AppEnv>) {
           locale: input.locale,
         })
       : null;
-    const dltTemplateId = input.dlt?.template_id ?? templated?.dltTemplateId;
-    if (input.dlt && !dltTemplateId) {
-      throw new ApiError("validation_failed", "dlt needs a template_id", [
-        { path: "dlt.template_id", message: "required (or a template with dlt_template_id)" },
-      ]);
-    }
+    const dlt = dltFor(
+      input.dlt && { entityId: input.dlt.entity_id, templateId: input.dlt.template_id },
+      templated?.dltTemplateId,
+    );
     const result = await acceptMessage(
       s,
       principal,
@@ -318,14 +311,11 @@ export function messageRoutes(app: OpenAPIHono<AppEnv>) {
         sendAt: input.send_at ? new Date(input.send_at) : undefined,
         validUntil: input.valid_until ? new Date(input.valid_until) : undefined,
         recipientTimeZone: input.recipient_timezone,
-        maxSegments: minDefined(input.max_segments, templated?.maxSegments),
+        maxSegments: segmentLimit(input.max_segments, templated?.maxSegments),
         smartEncoding: input.smart_encoding,
         endUserIp: input.end_user_ip,
         endUserId: input.end_user_id,
-        dlt:
-          input.dlt && dltTemplateId
-            ? { entityId: input.dlt.entity_id, templateId: dltTemplateId }
-            : undefined,
+        dlt,
       },
       idempotency,
       wait,

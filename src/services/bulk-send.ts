@@ -1,7 +1,6 @@
 import { and, eq, sql } from "drizzle-orm";
 import type { Services } from "../context";
 import { batches } from "../db/schema";
-import { DEFAULT_OPT_OUT_FOOTER } from "../domain/compliance";
 import { analyzeBody } from "../domain/encoding";
 import { formatMoney } from "../domain/pricing";
 import { effectiveQuietHours } from "../domain/quiet-hours";
@@ -11,6 +10,7 @@ import { ApiError, type ErrorCode } from "../errors";
 import { newId } from "../lib/ids";
 import type { Principal } from "./api-keys";
 import { admitBulk, type BulkSubject } from "./bulk-policy";
+import { setTenantCompliance } from "./consents";
 import { contentPolicyFor, type PreparedBody, prepareBody } from "./content";
 import { QUEUE_SAFETY_NET_MS } from "./dispatch-queue";
 import { destinationOrThrow } from "./phone";
@@ -22,7 +22,7 @@ import {
   requireSendAtInReach,
   requireSomeProvider,
 } from "./send";
-import { templateForSend } from "./templates";
+import { dltFor, segmentLimit, templateForSend } from "./templates";
 
 /**
  * A bulk send (POST /v1/messages/bulk): up to 10,000 recipients in one request, accepted
@@ -126,13 +126,9 @@ export async function acceptBulk(
       { path: "type", message: "otp is not a bulk type" },
     ]);
   }
-  const dltTemplateId = input.dlt?.templateId ?? template?.dltTemplateId ?? undefined;
-  if (input.dlt && !dltTemplateId) {
-    throw new ApiError("validation_failed", "dlt needs a template_id", [
-      { path: "dlt.template_id", message: "required (or a template with dlt_template_id)" },
-    ]);
-  }
-  const footer = type === "promotional" ? await marketingSettings(s, tenantId) : null;
+  const dlt = dltFor(input.dlt, template?.dltTemplateId) ?? null;
+  // Promotional batches: the tenant's consent requirement and opt-out footer (one query).
+  const compliance = type === "promotional" ? await setTenantCompliance(s, tenantId, {}) : null;
 
   const results = new Map<number, RecipientResult>();
   const refuse = (index: number, to: string, code: ErrorCode, detail: string) =>
@@ -142,7 +138,7 @@ export async function acceptBulk(
     now,
     render: template?.render ?? null,
     maxSegments: template?.maxSegments,
-    footer: footer?.footer ?? null,
+    footer: compliance?.opt_out_footer ?? null,
     refuse,
   });
   await Promise.all(
@@ -151,7 +147,12 @@ export async function acceptBulk(
     }),
   );
 
-  const standing = await withoutOptedOut(s, tenantId, prepared, footer?.requireConsent ?? false);
+  const standing = await withoutOptedOut(
+    s,
+    tenantId,
+    prepared,
+    compliance?.require_marketing_consent ?? false,
+  );
   for (const { candidate, code, detail } of standing.refused) {
     refuse(candidate.index, candidate.e164, code, detail);
   }
@@ -201,10 +202,7 @@ export async function acceptBulk(
     batchId,
     type,
     from: input.from ?? null,
-    dlt:
-      input.dlt && dltTemplateId
-        ? { entityId: input.dlt.entityId, templateId: dltTemplateId }
-        : null,
+    dlt,
     response,
     columns,
     idempotency,
@@ -221,10 +219,11 @@ export async function acceptBulk(
     throw error;
   });
   if (!inserted && idempotency) {
-    // A concurrent request with the same key won the insert.
+    // A concurrent request with the same key won the insert: its answer is this one's.
     s.background(() => admission.release(admittedPositions));
     const replayed = await replay(s, tenantId, idempotency);
-    if (replayed) return { kind: "replayed", body: replayed };
+    if (!replayed) throw new Error("idempotency conflict without a batch");
+    return { kind: "replayed", body: replayed };
   }
   const queuedIds = accepted.flatMap((c, n) =>
     c.plan.status === "queued" ? [ids[n] as string] : [],
@@ -257,10 +256,7 @@ async function prepareRecipients(
   const seen = new Set<string>();
   const contentPolicy = contentPolicyFor(s, principal.contentPolicy);
   const quietHours = effectiveQuietHours(s.config.QUIET_HOURS_POLICY, principal.quietHours);
-  const maxSegments =
-    input.maxSegments === undefined
-      ? o.maxSegments
-      : Math.min(input.maxSegments, o.maxSegments ?? input.maxSegments);
+  const maxSegments = segmentLimit(input.maxSegments, o.maxSegments);
   const bodies = new Map<string, Promise<PreparedBody | ApiError>>();
   const candidates: Candidate[] = [];
   for (const [index, recipient] of input.recipients.entries()) {
@@ -341,20 +337,6 @@ async function prepareRecipients(
     });
   }
   return candidates;
-}
-
-/** The tenant's marketing consent requirement and opt-out footer (promotional batches). */
-async function marketingSettings(s: Services, tenantId: string) {
-  const result = await s.db.execute<{
-    require_marketing_consent: boolean;
-    opt_out_footer: string | null;
-  }>(sql`select require_marketing_consent, opt_out_footer from tenants where id = ${tenantId}`);
-  const row = result.rows[0];
-  if (!row) throw new ApiError("not_found", `No tenant ${tenantId}`);
-  return {
-    requireConsent: row.require_marketing_consent,
-    footer: row.opt_out_footer ?? DEFAULT_OPT_OUT_FOOTER,
-  };
 }
 
 /**

@@ -199,3 +199,29 @@ export async function renderForSend(
   }
   return { body: rendered.body, ...template };
 }
+
+/** The lower of the request's and the template's segment limits (either may be absent). */
+export const segmentLimit = (requested: number | undefined, template: number | undefined) =>
+  requested === undefined
+    ? template
+    : template === undefined
+      ? requested
+      : Math.min(requested, template);
+
+/**
+ * A send's India DLT ids: the template id the request gives, else its template's; a request
+ * with an entity and neither is refused.
+ */
+export function dltFor(
+  dlt: { entityId: string; templateId?: string | undefined } | undefined,
+  templateDltId: string | null | undefined,
+): { entityId: string; templateId: string } | undefined {
+  if (!dlt) return undefined;
+  const templateId = dlt.templateId ?? templateDltId;
+  if (!templateId) {
+    throw new ApiError("validation_failed", "dlt needs a template_id", [
+      { path: "dlt.template_id", message: "required (or a template with dlt_template_id)" },
+    ]);
+  }
+  return { entityId: dlt.entityId, templateId };
+}
