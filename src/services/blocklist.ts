@@ -18,6 +18,8 @@ const setKey = (scope: Scope, kind: "number" | "prefix") =>
   `bl:${scopeKey(scope)}:${kind === "number" ? "n" : "p"}`;
 /** What Redis was last filled from: rebuilt by the scheduler when it differs (or is gone). */
 const SYNC_KEY = "bl:synced";
+/** Every set key written, so a refill can drop the sets Postgres no longer fills. */
+const INDEX_KEY = "bl:index";
 
 export interface BlocklistEntry {
   id: string;
@@ -86,7 +88,8 @@ export async function addBlocklistEntry(
     returning id, kind, value, value_sealed, reason, created_at`);
   const row = result.rows[0];
   if (!row) throw new Error("blocklist insert returned no row");
-  await s.redis.sadd(setKey(scope, kind), value);
+  const key = setKey(scope, kind);
+  await s.redis.pipeline().sadd(key, value).sadd(INDEX_KEY, key).exec();
   await markBlocklistSynced(s);
   return view(s, scope, row);
 }
@@ -131,35 +134,45 @@ export function describeBlock(
 
 /**
  * Scheduler: refills Redis from Postgres when the sets may be stale (Redis flushed, or filled
- * from another database): one query and one Redis request when they are in step.
+ * from another database): one query and one Redis request when they are in step; otherwise
+ * two more of each, whatever else Redis holds (the sets to drop are read from INDEX_KEY, not
+ * found by scanning the keyspace, which costs a request per few hundred keys).
  */
 export async function syncBlocklistCache(s: Services): Promise<boolean> {
-  const result = await s.db.execute<{ fingerprint: string }>(sql`
-    select count(*)::text || ':' || coalesce(max(id), '') as fingerprint from blocklist_entries`);
-  const fingerprint = result.rows[0]?.fingerprint ?? "0:";
+  const fingerprint = await currentFingerprint(s);
   if ((await s.redis.get<string>(SYNC_KEY)) === fingerprint) return false;
-  let cursor = "0";
-  do {
-    const [next, keys] = await s.redis.scan(cursor, { match: "bl:*", count: 500 });
-    cursor = String(next);
-    const stale = keys.filter((key) => key !== SYNC_KEY);
-    if (stale.length > 0) await s.redis.del(...stale);
-  } while (cursor !== "0");
   const rows = await s.db.execute<{
     tenant_id: string | null;
     kind: "number" | "prefix";
     value: string;
   }>(sql`select tenant_id, kind, value from blocklist_entries`);
-  const pipeline = s.redis.pipeline();
-  for (const row of rows.rows) pipeline.sadd(setKey(row.tenant_id, row.kind), row.value);
-  pipeline.set(SYNC_KEY, fingerprint);
-  await pipeline.exec();
+  const members = new Map<string, string[]>();
+  for (const row of rows.rows) {
+    const key = setKey(row.tenant_id, row.kind);
+    const values = members.get(key) ?? [];
+    values.push(row.value);
+    members.set(key, values);
+  }
+  const previous = await s.redis.smembers<string[]>(INDEX_KEY);
+  // One transaction: a send never sees a set half refilled.
+  const refill = s.redis.multi();
+  refill.del(INDEX_KEY, ...new Set([...previous, ...members.keys()]));
+  for (const [key, [first = "", ...rest]] of members) {
+    refill.sadd(key, first, ...rest);
+    refill.sadd(INDEX_KEY, key);
+  }
+  refill.set(SYNC_KEY, fingerprint);
+  await refill.exec();
   return true;
+}
+
+async function currentFingerprint(s: Services): Promise<string> {
+  const result = await s.db.execute<{ fingerprint: string }>(sql`
+    select count(*)::text || ':' || coalesce(max(id), '') as fingerprint from blocklist_entries`);
+  return result.rows[0]?.fingerprint ?? "0:";
 }
 
 /** After an admin change, the fingerprint the scheduler compares moves with it. */
 async function markBlocklistSynced(s: Services): Promise<void> {
-  const result = await s.db.execute<{ fingerprint: string }>(sql`
-    select count(*)::text || ':' || coalesce(max(id), '') as fingerprint from blocklist_entries`);
-  await s.redis.set(SYNC_KEY, result.rows[0]?.fingerprint ?? "0:");
+  await s.redis.set(SYNC_KEY, await currentFingerprint(s));
 }

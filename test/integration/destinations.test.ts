@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
+import { syncBlocklistCache } from "../../src/services/blocklist";
 import {
   ADMIN,
   api,
@@ -79,6 +80,29 @@ describe("blocklists", () => {
       await admin(`/v1/admin/blocklist/${id}`, "DELETE");
     }
     expect((await send(tenant, "+14155550192")).status).toBe(202);
+  });
+
+  it("the scheduler's refill restores lost sets and drops removed entries in three Redis requests", async () => {
+    const tenant = await newTenant();
+    const number = "+14155550193";
+    const added = await admin(`/v1/admin/tenants/${tenant.id}/blocklist`, "POST", { number });
+    const { id } = (await added.json()) as { id: string };
+    // Redis lost the tenant's set and the marker of what it was filled from (a flush).
+    await withServices((s) => s.redis.del(`bl:t:${tenant.id}:n`, "bl:synced"));
+    // Another test's tick may refill first; either way the refill costs at most three requests,
+    // however many keys Redis holds.
+    const refillRequests = async () =>
+      withServices(async (s) => {
+        await syncBlocklistCache(s);
+        return s.io.kvRequests;
+      });
+    expect(await refillRequests()).toBeLessThanOrEqual(3);
+    await expectProblem(await send(tenant, number), 422, "recipient_blocked");
+
+    // Removed from Postgres behind the API's back (a restore): the refill drops it from Redis.
+    await withServices((s) => s.db.execute(sql`delete from blocklist_entries where id = ${id}`));
+    expect(await refillRequests()).toBeLessThanOrEqual(3);
+    expect((await send(tenant, number)).status).toBe(202);
   });
 
   it("refuses an entry that is neither a number nor a prefix", async () => {
