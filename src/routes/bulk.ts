@@ -1,7 +1,6 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../app-env";
 import { ERROR_CODES } from "../errors";
-import { sha256Hex } from "../lib/crypto";
 import { requireScope } from "../services/api-keys";
 import { cancelBatch, getBatch } from "../services/batches";
 import { acceptBulk, MAX_BULK_RECIPIENTS } from "../services/bulk-send";
@@ -9,6 +8,7 @@ import { enqueue } from "../services/dispatch-queue";
 import {
   Dlt,
   IdempotencyKey,
+  idempotencyOf,
   json,
   jsonBody,
   MessageStatusSchema,
@@ -161,8 +161,7 @@ export function bulkRoutes(app: OpenAPIHono<AppEnv>) {
     const principal = c.var.principal;
     requireScope(principal, "messages:send");
     const input = c.req.valid("json");
-    const key = c.req.valid("header")["idempotency-key"];
-    const idempotency = key ? { key, requestHash: await sha256Hex(await c.req.text()) } : null;
+    const idempotency = await idempotencyOf(c.req, c.req.valid("header")["idempotency-key"]);
     const result = await acceptBulk(
       s,
       principal,

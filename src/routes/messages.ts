@@ -1,7 +1,6 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../app-env";
 import { PROVIDER_NAMES } from "../domain/providers";
-import { sha256Hex } from "../lib/crypto";
 import { requireScope } from "../services/api-keys";
 import { dispatchNow } from "../services/dispatch";
 import { getMessage, listMessages } from "../services/messages";
@@ -11,6 +10,7 @@ import { dltFor, renderForSend, segmentLimit } from "../services/templates";
 import {
   Dlt,
   IdempotencyKey,
+  idempotencyOf,
   json,
   jsonBody,
   MessageStatusSchema,
@@ -283,12 +283,7 @@ export function messageRoutes(app: OpenAPIHono<AppEnv>) {
     const input = c.req.valid("json");
     const headers = c.req.valid("header");
     const wait = /(^|[\s,;])wait\b/i.test(headers.prefer ?? "");
-    const idempotency = headers["idempotency-key"]
-      ? {
-          key: headers["idempotency-key"],
-          requestHash: await sha256Hex(await c.req.text()),
-        }
-      : null;
+    const idempotency = await idempotencyOf(c.req, headers["idempotency-key"]);
     const templated = input.template
       ? await renderForSend(s, principal.tenantId, {
           template: input.template,

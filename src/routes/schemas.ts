@@ -1,6 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { MESSAGE_STATUSES } from "../domain/status";
 import { ERROR_CODES } from "../errors";
+import { sha256Hex } from "../lib/crypto";
 
 export const ProblemSchema = z
   .object({
@@ -70,6 +71,14 @@ export const IdempotencyKey = z
   .max(255)
   .regex(/^[\x21-\x7e]+$/)
   .optional();
+
+/**
+ * The Idempotency-Key header with a hash of the raw body it guards: a replay must carry the
+ * same body, or it is refused (idempotency_key_reused).
+ */
+export async function idempotencyOf(request: { text(): Promise<string> }, key: string | undefined) {
+  return key ? { key, requestHash: await sha256Hex(await request.text()) } : null;
+}
 
 export const TemplateVariables = z
   .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/), z.string().max(1000))

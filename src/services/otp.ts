@@ -57,11 +57,17 @@ const keysFor = (
 async function codeSubject(s: Services, tenantId: string, to: string, purpose: string) {
   const phone = destinationOrThrow(s, to);
   const bucket = pumpingBucket(phone.e164);
-  const [digest, bucketDigest] = await Promise.all([
-    s.pii.digest(phone.e164),
+  const [digests, bucketDigest] = await Promise.all([
+    s.pii.digests(phone.e164),
     s.pii.digest(bucket),
   ]);
-  return { phone, bucket, keys: keysFor(tenantId, purpose, digest, bucketDigest, s.now()) };
+  const digest = digests[0] ?? "";
+  return {
+    phone,
+    bucket,
+    digests,
+    keys: keysFor(tenantId, purpose, digest, bucketDigest, s.now()),
+  };
 }
 
 /** What the HMAC covers: the code bound to its tenant, purpose and number. */
@@ -105,7 +111,8 @@ export async function sendOtp(
   request: OtpRequest,
 ): Promise<{ message: AcceptedMessage; expiresAt: Date }> {
   const tenantId = principal.tenantId;
-  const { phone, bucket, keys } = await codeSubject(s, tenantId, request.to, request.purpose);
+  const subject = await codeSubject(s, tenantId, request.to, request.purpose);
+  const { phone, bucket, keys } = subject;
   const code = generateCode(request.length);
   const mac = await s.pii.digest(macInput(tenantId, request.purpose, phone.e164, code));
   await ISSUE.ready();
@@ -142,7 +149,13 @@ export async function sendOtp(
   const accepted = await acceptMessage(
     s,
     principal,
-    { to: phone.e164, body, type: "otp", validitySeconds: request.ttlSeconds },
+    {
+      to: phone.e164,
+      body,
+      type: "otp",
+      validitySeconds: request.ttlSeconds,
+      recipientDigests: subject.digests,
+    },
     null,
     false,
   ).catch(async (error: unknown) => {

@@ -2,7 +2,7 @@ import { sql } from "drizzle-orm";
 import type { Services } from "../context";
 
 /** Rows one tick handles per table: the rest waits for the next tick. */
-const BATCH = 1000;
+export const PURGE_BATCH = 1000;
 
 export type PurgeSummary = {
   bodies: number;
@@ -25,31 +25,31 @@ export async function purgeExpiredPersonalData(s: Services, now: Date): Promise<
     with bodies as (
       update messages set body_sealed = null
       where id in (select id from messages
-        where body_sealed is not null and completed_at < ${cutoff} limit ${BATCH})
+        where body_sealed is not null and completed_at < ${cutoff} limit ${PURGE_BATCH})
       returning 1
     ), batch_responses as (
       -- A bulk send's stored answer (for idempotent replays) lists its recipients' numbers.
       update batches set response_sealed = null
       where id in (select id from batches
-        where response_sealed is not null and created_at < ${cutoff} limit ${BATCH})
+        where response_sealed is not null and created_at < ${cutoff} limit ${PURGE_BATCH})
     ), inbound as (
       update inbound_messages set body_sealed = null
       where id in (select id from inbound_messages
-        where body_sealed is not null and received_at < ${cutoff} limit ${BATCH})
+        where body_sealed is not null and received_at < ${cutoff} limit ${PURGE_BATCH})
       returning 1
     ), receipts as (
       delete from unmatched_receipts
-      where id in (select id from unmatched_receipts where received_at < ${cutoff} limit ${BATCH})
+      where id in (select id from unmatched_receipts where received_at < ${cutoff} limit ${PURGE_BATCH})
       returning 1
     ), deliveries as (
       delete from webhook_deliveries
       where id in (select id from webhook_deliveries
-        where status in ('delivered', 'dead') and created_at < ${cutoff} limit ${BATCH})
+        where status in ('delivered', 'dead') and created_at < ${cutoff} limit ${PURGE_BATCH})
       returning 1
     ), audit as (
       delete from compliance_audit
       where id in (select id from compliance_audit
-        where occurred_at < now() - interval '4 years' limit ${BATCH})
+        where occurred_at < now() - interval '4 years' limit ${PURGE_BATCH})
     )
     select (select count(*) from bodies)::int as bodies,
       (select count(*) from inbound)::int as inbound,

@@ -44,6 +44,8 @@ export interface SendInput {
   smartEncoding?: boolean | undefined;
   /** India DLT registration, passed to the providers that take it. */
   dlt?: { entityId: string; templateId: string } | undefined;
+  /** The number's digests (`Pii.digests`), when the caller has them already (OTP). */
+  recipientDigests?: string[] | undefined;
 }
 
 export interface Idempotency {
@@ -100,7 +102,7 @@ export async function acceptMessage(
   respondLater: boolean,
 ): Promise<AcceptResult> {
   const phone = destinationOrThrow(s, input.to);
-  const digests = await s.pii.digests(phone.e164);
+  const digests = input.recipientDigests ?? (await s.pii.digests(phone.e164));
   // Content rules; then compliance: promotional messages need marketing consent and end with
   // the opt-out footer, counted in the segments and the price (one query, promotional only).
   const prepared = await prepareBody(

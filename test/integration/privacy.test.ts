@@ -2,6 +2,7 @@ import { env } from "cloudflare:test";
 import { Redis } from "@upstash/redis/cloudflare";
 import { sql } from "drizzle-orm";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { PURGE_BATCH, purgeExpiredPersonalData } from "../../src/services/retention";
 import {
   api,
   expectProblem,
@@ -366,7 +367,13 @@ describe("retention", () => {
     await runCron(minutesFromNow(29 * 24 * 60));
     const kept = await (await api(`/v1/messages/${notice.id}`, { headers: tenant.auth })).json();
     expect(kept).toMatchObject({ body: "Your parcel is on its way", to: PERSON });
-    await runCron(minutesFromNow(31 * 24 * 60));
+    // Each tick purges a batch of the whole database's due bodies (other tests leave thousands):
+    // drain the backlog as successive ticks would, at the same time.
+    const at = minutesFromNow(31 * 24 * 60);
+    await runCron(at);
+    await withServices(async (s) => {
+      while ((await purgeExpiredPersonalData(s, at)).bodies === PURGE_BATCH);
+    });
     const purged = await (await api(`/v1/messages/${notice.id}`, { headers: tenant.auth })).json();
     expect(purged).toMatchObject({ body: null, to: PERSON });
   });
