@@ -98,6 +98,22 @@ export function checkBudget(
   return budgetCall(redis, tenantId, at, amount, caps, "check").then(([ok]) => ok === 1);
 }
 
+/**
+ * What the caps leave (micros) before either is reached: a bulk send admits its live
+ * recipients in order until it is spent. Issued synchronously after `budgetReady`, like the
+ * check.
+ */
+export function budgetHeadroom(
+  redis: Redis,
+  tenantId: string,
+  at: Date,
+  caps: BudgetCaps,
+): Promise<number> {
+  return budgetCall(redis, tenantId, at, 0, caps, "check").then(([, day, month]) =>
+    Math.min(caps.dailyMicros - day, caps.monthlyMicros - month),
+  );
+}
+
 /** At dispatch: reserves the estimate. False when a cap would be exceeded. */
 export async function reserveBudget(
   s: Services,

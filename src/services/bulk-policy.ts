@@ -13,7 +13,7 @@ import { openRedis } from "../kv/redis";
 import { luaScript } from "../kv/scripts";
 import type { Principal } from "./api-keys";
 import { blocklistKeys, describeBlock } from "./blocklist";
-import { budgetExceeded, budgetReady, capsFor, checkBudget } from "./budgets";
+import { budgetExceeded, budgetHeadroom, budgetReady, capsFor } from "./budgets";
 import { limiterFor } from "./rate-limits";
 import { pumpingBlockKey } from "./send-policy";
 
@@ -128,8 +128,11 @@ export async function admitBulk(
   principal: Principal,
   type: MessageType,
   subjects: BulkSubject[],
-  /** The estimate of the live messages sent now, checked against the spend caps. */
-  budgetMicros: number,
+  /**
+   * Each subject's estimate counted against the spend caps now (live messages sent now; 0 for
+   * the rest, whose budget is reserved when they go out).
+   */
+  costs: number[],
 ): Promise<BulkAdmission> {
   const refusals = new Map<number, Refusal>();
   const refuse = (i: number, code: ErrorCode, detail: string) => {
@@ -237,10 +240,12 @@ export async function admitBulk(
     }));
   };
   // All issued in this tick on the auto-pipelining client: one Upstash request.
-  const [lookups, headroom, withinBudget] = await Promise.all([
+  const [lookups, headroom, budgetLeft] = await Promise.all([
     Promise.all(chunks.map(lookupChunk)),
     Promise.all(groups.map((g) => limiter(g.check).getRemaining(g.check.identifier))),
-    budgetMicros > 0 ? checkBudget(redis, tenantId, s.now(), budgetMicros, caps) : true,
+    costs.some((cost) => cost > 0)
+      ? budgetHeadroom(redis, tenantId, s.now(), caps)
+      : Number.POSITIVE_INFINITY,
   ]);
   const hits = lookups.flatMap((l) => l.hits);
   const limited = lookups.flatMap((l) => l.limited);
@@ -270,9 +275,16 @@ export async function admitBulk(
     const check = perNumber[refusedBy - 1];
     if (check) refuse(i, "rate_limited", `Rate limit reached: ${check.name} (${check.tokens})`);
   });
-  if (!withinBudget) {
-    const { detail } = budgetExceeded(caps);
-    for (const i of standing) refuse(i, "budget_exceeded", detail);
+  // The budget: recipients in request order while their estimates fit; the first that does
+  // not ends it (a caller can resume the list from there).
+  let left = budgetLeft;
+  let exhausted = false;
+  for (const i of standing) {
+    const cost = costs[i] ?? 0;
+    if (refusals.has(i) || cost === 0) continue;
+    exhausted ||= cost > left;
+    if (exhausted) refuse(i, "budget_exceeded", budgetExceeded(caps).detail);
+    else left -= cost;
   }
 
   // The shared limits: as many of the recipients still standing as each has headroom for.

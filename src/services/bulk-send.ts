@@ -162,11 +162,10 @@ export async function acceptBulk(
     digests: c.digests,
     country: c.country,
   }));
-  const budgetMicros =
-    principal.mode === "live"
-      ? accepted.reduce((sum, c) => sum + (c.plan.status === "queued" ? c.costMicros : 0), 0)
-      : 0;
-  const admission = await admitBulk(s, principal, type, subjects, budgetMicros);
+  const costs = accepted.map((c) =>
+    principal.mode === "live" && c.plan.status === "queued" ? c.costMicros : 0,
+  );
+  const admission = await admitBulk(s, principal, type, subjects, costs);
   for (const [position, refusal] of admission.refusals) {
     const c = accepted[position] as Candidate;
     refuse(c.index, c.e164, refusal.code, refusal.detail);

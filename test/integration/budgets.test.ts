@@ -9,19 +9,12 @@ import {
   newTenant,
   postJson,
   runCron,
+  setBudget,
   type TestTenant,
+  usd,
   waitForStatus,
   withServices,
 } from "./support";
-
-const setBudget = async (tenant: TestTenant, budget: unknown) => {
-  const response = await api(`/v1/admin/tenants/${tenant.id}/budget`, {
-    method: "PUT",
-    headers: { "content-type": "application/json", ...ADMIN },
-    body: JSON.stringify({ budget }),
-  });
-  expect(response.status).toBe(204);
-};
 
 /** Live sends through the SNS fake (it states no price: the reservation stays the estimate). */
 const sendLive = (tenant: TestTenant, to: string, extra: Record<string, unknown> = {}) =>
@@ -30,8 +23,6 @@ const sendLive = (tenant: TestTenant, to: string, extra: Record<string, unknown>
     { to, body: "Your order has shipped", provider: "aws-sns", ...extra },
     { ...tenant.auth, prefer: "wait" },
   );
-
-const usd = (micros: number) => (micros / 1_000_000).toFixed(6);
 
 async function estimateOf(tenant: TestTenant): Promise<number> {
   const probe = await sendLive(tenant, "+14155550400");

@@ -1,6 +1,7 @@
 import { env } from "cloudflare:test";
 import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
+import { parseMoney } from "../../src/domain/pricing";
 import { consumeJobs } from "../../src/services/dispatch-queue";
 import { runSchedulerTick } from "../../src/services/scheduler";
 import {
@@ -10,7 +11,9 @@ import {
   getMessage,
   newTenant,
   postJson,
+  setBudget,
   type TestTenant,
+  usd,
   withServices,
 } from "./support";
 
@@ -371,6 +374,37 @@ describe("bulk sends", () => {
     expect(total).toBeLessThan(PLAN_SUBREQUESTS / 2);
     const sent = await Promise.all(ids.map((id) => getMessage(tenant, id)));
     expect(sent.every((m) => m.attempts.length === 1 && m.status === "sent")).toBe(true);
+  });
+
+  it("admits a live batch in order while the spend cap lasts; the rest is refused budget_exceeded", async () => {
+    const tenant = await newTenant({ mode: "live" });
+    const numbers = usNumbers(6, 100 + Math.floor(Math.random() * 700));
+    // A message scheduled for tomorrow: its estimate is reported, its budget reserved later.
+    const probe = await bulk(tenant, {
+      recipients: [{ to: numbers[0] }],
+      body: "Your order has shipped",
+      send_at: new Date(Date.now() + 86_400_000).toISOString(),
+    });
+    const estimate = parseMoney(
+      ((await probe.json()) as { estimated_cost: string }).estimated_cost,
+    );
+    expect(estimate).toBeGreaterThan(0);
+    await setBudget(tenant, { daily: usd(estimate * 3.5) });
+
+    const response = await bulk(tenant, {
+      recipients: [numbers[1], "not a number", ...numbers.slice(2)].map((to) => ({ to })),
+      body: "Your order has shipped",
+    });
+    expect(response.status).toBe(202);
+    const results = ((await response.json()) as BatchAccepted).results;
+    expect(results.map((r) => r.code ?? r.result)).toEqual([
+      "accepted",
+      "invalid_phone_number",
+      "accepted",
+      "accepted",
+      "budget_exceeded",
+      "budget_exceeded",
+    ]);
   });
 
   it("the Cron tick sends a bounded batch itself and hands the rest due to the queues", async () => {

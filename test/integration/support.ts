@@ -128,6 +128,18 @@ export async function sandboxAccepted(messageId: string): Promise<number> {
   return Number((await redis().get<number>(sandboxLedgerKey(messageId))) ?? 0);
 }
 
+/** Sets a tenant's spend caps (USD strings), as an operator would. */
+export async function setBudget(tenant: TestTenant, budget: unknown): Promise<void> {
+  const response = await api(`/v1/admin/tenants/${tenant.id}/budget`, {
+    method: "PUT",
+    headers: { "content-type": "application/json", ...ADMIN },
+    body: JSON.stringify({ budget }),
+  });
+  if (response.status !== 204) throw new Error(`budget not set: ${await response.text()}`);
+}
+
+export const usd = (micros: number) => (micros / 1_000_000).toFixed(6);
+
 export const minutesFromNow = (minutes: number) => new Date(Date.now() + minutes * 60_000);
 
 export interface Problem {
