@@ -62,6 +62,13 @@ async function waitForCompletion(tenant: TestTenant, id: string): Promise<Batch>
   }
 }
 
+/**
+ * A send time no test's Cron tick reaches (the furthest runs 31 days ahead): messages left
+ * scheduled here are never claimed by another file's tick, nor crowd its own messages out of
+ * the tick's batch.
+ */
+const beyondEveryTick = () => new Date(Date.now() + 34 * 86_400_000).toISOString();
+
 /** UK mobiles +447400100000, +447400100001, … (distinct, valid). */
 const ukMobiles = (count: number, from = 0) =>
   Array.from({ length: count }, (_, i) => `+4474001${String(from + i).padStart(5, "0")}`);
@@ -101,12 +108,12 @@ describe("bulk sends", () => {
     const warm = await bulk(tenant, {
       recipients: [{ to: "+447400099999" }],
       body: "Warm up",
-      send_at: new Date(Date.now() + 86_400_000).toISOString(),
+      send_at: beyondEveryTick(),
     });
     const warmBatch = (await warm.json()) as BatchAccepted;
     await api(`/v1/batches/${warmBatch.id}/cancel`, { method: "POST", headers: tenant.auth });
     const to = ukMobiles(10_000);
-    const sendAt = new Date(Date.now() + 86_400_000).toISOString();
+    const sendAt = beyondEveryTick();
     const response = await bulk(tenant, {
       recipients: to.map((number) => ({ to: number })),
       body: "Your statement is ready",
@@ -152,7 +159,7 @@ describe("bulk sends", () => {
     const response = await bulk(tenant, {
       recipients: [{ to: a }, { to: "12" }, { to: b }, { to: a }, { to: optedOut }],
       body: "Hello",
-      send_at: new Date(Date.now() + 3_600_000).toISOString(),
+      send_at: beyondEveryTick(),
     });
     expect(response.status).toBe(202);
     const batch = (await response.json()) as BatchAccepted;
@@ -176,7 +183,7 @@ describe("bulk sends", () => {
     });
     expect(limits.status).toBe(204);
     const [x, y] = ukMobiles(2, 60_000 + Math.floor(Math.random() * 30_000));
-    const later = new Date(Date.now() + 3_600_000).toISOString();
+    const later = beyondEveryTick();
     const single = () =>
       postJson("/v1/messages", { to: x, body: "One", send_at: later }, tenant.auth);
     expect((await single()).status).toBe(202);
@@ -213,7 +220,7 @@ describe("bulk sends", () => {
         { to: a, variables: { name: "Ada" } },
         { to: b, variables: { nom: "Bob" } },
       ],
-      send_at: new Date(Date.now() + 3_600_000).toISOString(),
+      send_at: beyondEveryTick(),
     });
     const batch = (await response.json()) as BatchAccepted;
     expect(batch.results.map((r) => [r.result, r.code ?? null])).toEqual([
@@ -231,7 +238,7 @@ describe("bulk sends", () => {
     const body = {
       recipients: ukMobiles(3, 40_000).map((to) => ({ to })),
       body: "Once",
-      send_at: new Date(Date.now() + 3_600_000).toISOString(),
+      send_at: beyondEveryTick(),
     };
     const first = await bulk(tenant, body, { "idempotency-key": key });
     const again = await bulk(tenant, body, { "idempotency-key": key });
@@ -252,12 +259,12 @@ describe("bulk sends", () => {
     const body = {
       recipients: [{ to: x }, { to: y }],
       body: "Later",
-      send_at: new Date(Date.now() + 3_600_000).toISOString(),
+      send_at: beyondEveryTick(),
     };
     const first = (await (
       await bulk(tenant, body, { "idempotency-key": key })
     ).json()) as BatchAccepted;
-    // A job naming a message scheduled an hour ahead claims nothing.
+    // A job naming a message scheduled for later claims nothing.
     const ids = first.results.map((r) => r.id ?? "");
     expect(await withServices((s) => consumeJobs(s, [{ ids }]))).toBe(0);
     const erased = await api(`/v1/subjects/${encodeURIComponent(x ?? "")}`, {
@@ -379,15 +386,15 @@ describe("bulk sends", () => {
   it("admits a live batch in order while the spend cap lasts; the rest is refused budget_exceeded", async () => {
     const tenant = await newTenant({ mode: "live" });
     const numbers = usNumbers(6, 100 + Math.floor(Math.random() * 700));
-    // A message scheduled for tomorrow: its estimate is reported, its budget reserved later.
+    // A scheduled message: its estimate is reported, its budget reserved when it goes out.
     const probe = await bulk(tenant, {
       recipients: [{ to: numbers[0] }],
       body: "Your order has shipped",
-      send_at: new Date(Date.now() + 86_400_000).toISOString(),
+      send_at: beyondEveryTick(),
     });
-    const estimate = parseMoney(
-      ((await probe.json()) as { estimated_cost: string }).estimated_cost,
-    );
+    const probed = (await probe.json()) as BatchAccepted & { estimated_cost: string };
+    await api(`/v1/batches/${probed.id}/cancel`, { method: "POST", headers: tenant.auth });
+    const estimate = parseMoney(probed.estimated_cost);
     expect(estimate).toBeGreaterThan(0);
     await setBudget(tenant, { daily: usd(estimate * 3.5) });
 
