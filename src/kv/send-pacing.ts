@@ -43,6 +43,9 @@ export interface SendSlot {
   lane: Lane;
 }
 
+/** The shortest sleep between two booking attempts of one send (see awaitSendSlot). */
+export const POLL_MS = BULK_HORIZON_MS / 2;
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
@@ -80,9 +83,13 @@ export async function awaitSendSlot(
       if (wait > 0) await sleep(wait);
       return true;
     }
-    // Not bookable yet: come back when the slot is within the horizon.
+    // Not bookable yet: come back when the slot is within the horizon, but not sooner than
+    // POLL_MS: other isolates waiting on the same sender book the slots meanwhile, and waking
+    // at each of their bookings would cost a request per slot per waiter (a 1-part-a-second
+    // long code with many consumers waiting would spend their subrequests polling). The slots
+    // booked up to the horizon keep the sender busy while the waiters sleep.
     const retryIn = -wait - horizon;
     if (Date.now() + retryIn + horizon > deadline) return false;
-    await sleep(Math.max(retryIn, 10));
+    await sleep(Math.max(retryIn, POLL_MS));
   }
 }
