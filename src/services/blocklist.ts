@@ -16,7 +16,7 @@ type Scope = string | null; // a tenant id, or null for the global list
 const scopeKey = (scope: Scope) => (scope === null ? "g" : `t:${scope}`);
 const setKey = (scope: Scope, kind: "number" | "prefix") =>
   `bl:${scopeKey(scope)}:${kind === "number" ? "n" : "p"}`;
-/** What Redis was last filled from: rebuilt by the scheduler when it differs (or is gone). */
+/** The table's fingerprint at the last refill: the scheduler refills when it differs. */
 const SYNC_KEY = "bl:synced";
 /** Every set key written, so a refill can drop the sets Postgres no longer fills. */
 const INDEX_KEY = "bl:index";
@@ -90,7 +90,6 @@ export async function addBlocklistEntry(
   if (!row) throw new Error("blocklist insert returned no row");
   const key = setKey(scope, kind);
   await s.redis.pipeline().sadd(key, value).sadd(INDEX_KEY, key).exec();
-  await markBlocklistSynced(s);
   return view(s, scope, row);
 }
 
@@ -108,7 +107,6 @@ export async function removeBlocklistEntry(s: Services, scope: Scope, id: string
   const row = result.rows[0];
   if (!row) throw new ApiError("not_found", `No blocklist entry ${id}`);
   await s.redis.srem(setKey(scope, row.kind), row.value);
-  await markBlocklistSynced(s);
 }
 
 /** The four sets a send is looked up in: global and tenant numbers, global and tenant prefixes. */
@@ -133,13 +131,17 @@ export function describeBlock(
 }
 
 /**
- * Scheduler: refills Redis from Postgres when the sets may be stale (Redis flushed, or filled
- * from another database): one query and one Redis request when they are in step; otherwise
- * two more of each, whatever else Redis holds (the sets to drop are read from INDEX_KEY, not
- * found by scanning the keyspace, which costs a request per few hundred keys).
+ * Scheduler: refills Redis from Postgres when the table changed since the last refill (an
+ * admin change, which writes Redis at once too; a flush; another database): one query and
+ * one Redis request when nothing changed; otherwise two more of each, whatever else Redis
+ * holds (the sets to drop are read from INDEX_KEY, not found by scanning the keyspace, which
+ * costs a request per few hundred keys). An admin change does not mark Redis as in step: one
+ * made while a refill runs may be undone by it, and the next tick's refill restores it.
  */
 export async function syncBlocklistCache(s: Services): Promise<boolean> {
-  const fingerprint = await currentFingerprint(s);
+  const current = await s.db.execute<{ fingerprint: string }>(sql`
+    select count(*)::text || ':' || coalesce(max(id), '') as fingerprint from blocklist_entries`);
+  const fingerprint = current.rows[0]?.fingerprint ?? "0:";
   if ((await s.redis.get<string>(SYNC_KEY)) === fingerprint) return false;
   const rows = await s.db.execute<{
     tenant_id: string | null;
@@ -164,15 +166,4 @@ export async function syncBlocklistCache(s: Services): Promise<boolean> {
   refill.set(SYNC_KEY, fingerprint);
   await refill.exec();
   return true;
-}
-
-async function currentFingerprint(s: Services): Promise<string> {
-  const result = await s.db.execute<{ fingerprint: string }>(sql`
-    select count(*)::text || ':' || coalesce(max(id), '') as fingerprint from blocklist_entries`);
-  return result.rows[0]?.fingerprint ?? "0:";
-}
-
-/** After an admin change, the fingerprint the scheduler compares moves with it. */
-async function markBlocklistSynced(s: Services): Promise<void> {
-  await s.redis.set(SYNC_KEY, await currentFingerprint(s));
 }
