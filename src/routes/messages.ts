@@ -167,6 +167,10 @@ const MessageSummary = z
     provider: z.string().nullable(),
     provider_message_id: z.string().nullable(),
     metadata: z.record(z.string(), z.string()),
+    batch_id: z
+      .string()
+      .nullable()
+      .openapi({ description: "The bulk send it came from (POST /v1/messages/bulk)" }),
     created_at: z.string(),
     updated_at: z.string(),
     completed_at: z.string().nullable(),
@@ -259,6 +263,11 @@ const listRoute = createRoute({
   request: {
     query: z.object({
       status: MessageStatusSchema.optional(),
+      batch_id: z
+        .string()
+        .regex(/^bat_[0-9a-z]{26}$/i)
+        .optional()
+        .openapi({ description: "One bulk send's messages (with status=failed: its failures)" }),
       limit: z.coerce.number().int().min(1).max(100).default(20),
       cursor: z
         .string()
@@ -367,7 +376,11 @@ export function messageRoutes(app: OpenAPIHono<AppEnv>) {
 
   app.openapi(listRoute, async (c) => {
     requireScope(c.var.principal, "messages:read");
-    const page = await listMessages(c.var.services, c.var.principal.tenantId, c.req.valid("query"));
+    const { batch_id: batchId, ...query } = c.req.valid("query");
+    const page = await listMessages(c.var.services, c.var.principal.tenantId, {
+      ...query,
+      batchId,
+    });
     return c.json(page, 200);
   });
 }

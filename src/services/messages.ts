@@ -35,6 +35,7 @@ export async function messageSummary(s: Services, m: MessageRow) {
     provider: m.provider,
     provider_message_id: m.providerMessageId,
     metadata: m.metadata ?? {},
+    batch_id: m.batchId,
     created_at: m.createdAt.toISOString(),
     updated_at: m.updatedAt.toISOString(),
     completed_at: iso(m.completedAt),
@@ -90,6 +91,7 @@ export async function getMessage(s: Services, tenantId: string, id: string) {
 
 export interface ListQuery {
   status?: MessageStatus | undefined;
+  batchId?: string | undefined;
   limit: number;
   cursor?: string | undefined;
 }
@@ -103,6 +105,7 @@ export async function listMessages(s: Services, tenantId: string, query: ListQue
       and(
         eq(messages.tenantId, tenantId),
         query.status ? eq(messages.status, query.status) : undefined,
+        query.batchId ? eq(messages.batchId, query.batchId) : undefined,
         query.cursor ? lt(messages.id, query.cursor) : undefined,
       ),
     )

@@ -172,6 +172,21 @@ describe("bulk sends", () => {
       [4, "refused", "recipient_opted_out"],
     ]);
     await api(`/v1/batches/${batch.id}/cancel`, { method: "POST", headers: tenant.auth });
+
+    // The batch's messages, listed by its id (and only by its tenant).
+    const list = (who: TestTenant, query: string) =>
+      api(`/v1/messages?${query}`, { headers: who.auth });
+    const listed = (await (await list(tenant, `batch_id=${batch.id}`)).json()) as {
+      data: { id: string; batch_id: string; status: string }[];
+    };
+    const acceptedIds = batch.results.flatMap((r) => (r.id ? [r.id] : []));
+    expect(listed.data.map((m) => m.id).sort()).toEqual(acceptedIds.sort());
+    expect(listed.data.every((m) => m.batch_id === batch.id && m.status === "canceled")).toBe(true);
+    const delivered = await (await list(tenant, `batch_id=${batch.id}&status=delivered`)).json();
+    expect(delivered).toMatchObject({ data: [] });
+    const stranger = await (await list(await newTenant(), `batch_id=${batch.id}`)).json();
+    expect(stranger).toMatchObject({ data: [] });
+    await expectProblem(await list(tenant, "batch_id=msg_1"), 422, "validation_failed");
   });
 
   it("counts against the same per-number limit as single sends, both ways", async () => {
