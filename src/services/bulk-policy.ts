@@ -24,7 +24,8 @@ import { pumpingBlockKey } from "./send-policy";
  * token, and reads the range blocks, issued with the headroom of the limits recipients share (key, type,
  * country) and the budget check; then one more request that takes the shared limits' tokens
  * for the recipients still standing (as many as they allow: the rest are refused
- * `rate_limited`, not the whole batch).
+ * `rate_limited`, not the whole batch; a limit a concurrent send drew on meanwhile gives only
+ * what it has left).
  *
  * The pumping defence's burst counter is not fed by bulk sends: it watches public sign-up and
  * log-in forms, where pumping happens; a tenant's own list may well hold a whole range. Ranges
@@ -98,6 +99,22 @@ end
 local ttls = {}
 for b = 5, #KEYS do ttls[b - 4] = redis.call("TTL", KEYS[b]) end
 return {hits, redis.call("SMEMBERS", KEYS[3]), redis.call("SMEMBERS", KEYS[4]), ttls, limited}`);
+
+/**
+ * KEYS: one shared limit's current and previous window counters (the library's, as above).
+ * ARGV: tokens, now (ms), window (ms), wanted. Takes as many of the wanted tokens as the
+ * sliding window has room for, never more (the library's `limit` with a rate takes all of it
+ * or none), and returns how many.
+ */
+const TAKE_UP_TO = luaScript<number>(`
+local tokens, now, window, wanted = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local used = tonumber(redis.call("GET", KEYS[1]) or "0")
+local before = math.floor((1 - (now % window) / window) * tonumber(redis.call("GET", KEYS[2]) or "0"))
+local take = math.min(wanted, math.max(0, tokens - before - used))
+if take > 0 and redis.call("INCRBY", KEYS[1], take) == take then
+  redis.call("PEXPIRE", KEYS[1], window * 2 + 1000)
+end
+return take`);
 
 export interface BulkSubject {
   e164: string;
@@ -295,19 +312,40 @@ export async function admitBulk(
       refuse(i, "rate_limited", `Rate limit reached: ${g.check.name} (${g.check.tokens})`);
     }
   });
-  const takes = groups.map((g) => g.members.filter((i) => !refusals.has(i)).length);
-  await Promise.all(
-    groups.map((g, n) =>
-      (takes[n] ?? 0) > 0 ? limiter(g.check).limit(g.check.identifier, { rate: takes[n] }) : null,
-    ),
+  // Take them, each limit up to what it really has: a concurrent send may have used part of
+  // the headroom read above. Recipients a limit could not cover are refused after all, and
+  // what they took from the other limits is given back (a third request, only then).
+  await TAKE_UP_TO.ready();
+  const takeNow = Date.now();
+  const charged = await Promise.all(
+    groups.map(async (g) => {
+      const wanting = g.members.filter((i) => !refusals.has(i));
+      if (wanting.length === 0) return new Set<number>();
+      const window = WINDOW_MS[g.check.window];
+      const index = Math.floor(takeNow / window);
+      const taken = await TAKE_UP_TO.run(
+        redis,
+        [`rl:${g.check.identifier}:${index}`, `rl:${g.check.identifier}:${index - 1}`],
+        [String(g.check.tokens), String(takeNow), String(window), String(wanting.length)],
+      );
+      for (const i of wanting.slice(taken)) {
+        refuse(i, "rate_limited", `Rate limit reached: ${g.check.name} (${g.check.tokens})`);
+      }
+      return new Set(wanting.slice(0, taken));
+    }),
   );
+  const giveBackShared = (indices: { has(i: number): boolean }) =>
+    Promise.all(
+      groups.map((g, n) => {
+        const count = [...(charged[n] ?? [])].filter((i) => indices.has(i)).length;
+        return count > 0 ? limiter(g.check).limit(g.check.identifier, { rate: -count }) : null;
+      }),
+    );
+  await giveBackShared(refusals);
   const giveBack = async (indices: Set<number>) => {
     await Promise.all([
       giveBackNumbers(numberTaken.filter((i) => indices.has(i))),
-      ...groups.map((g, n) => {
-        const count = g.members.filter((i) => indices.has(i) && (takes[n] ?? 0) > 0).length;
-        return count > 0 ? limiter(g.check).limit(g.check.identifier, { rate: -count }) : null;
-      }),
+      giveBackShared(indices),
     ]);
   };
   // Per-number tokens taken for recipients a later check refused.

@@ -220,6 +220,34 @@ describe("bulk sends", () => {
     }
   });
 
+  it("concurrent batches never take a shared limit past its room", async () => {
+    const tenant = await newTenant();
+    const limits = await api(`/v1/admin/tenants/${tenant.id}/limits`, {
+      method: "PUT",
+      headers: { ...ADMIN, "content-type": "application/json" },
+      body: JSON.stringify({ limits: { perCountry: { perHour: 10 } } }),
+    });
+    expect(limits.status).toBe(204);
+    const from = 10_000 + Math.floor(Math.random() * 40_000);
+    const batches = (await Promise.all(
+      [0, 1, 2, 3].map(async (n) =>
+        (
+          await bulk(tenant, {
+            recipients: ukMobiles(8, from + 8 * n).map((to) => ({ to })),
+            body: "Race",
+            send_at: beyondEveryTick(),
+          })
+        ).json(),
+      ),
+    )) as BatchAccepted[];
+    const results = batches.flatMap((b) => b.results);
+    expect(results.filter((r) => r.result === "accepted")).toHaveLength(10);
+    expect(results.filter((r) => r.code === "rate_limited")).toHaveLength(22);
+    for (const batch of batches) {
+      await api(`/v1/batches/${batch.id}/cancel`, { method: "POST", headers: tenant.auth });
+    }
+  });
+
   it("renders a template per recipient, refusing those whose variables do not fit", async () => {
     const tenant = await newTenant();
     const created = await postJson(
