@@ -294,13 +294,14 @@ export async function admitBulk(
   });
   // The budget: recipients in request order while their estimates fit; the first that does
   // not ends it (a caller can resume the list from there).
+  const overBudget = budgetExceeded(caps).detail;
   let left = budgetLeft;
   let exhausted = false;
   for (const i of standing) {
     const cost = costs[i] ?? 0;
     if (refusals.has(i) || cost === 0) continue;
     exhausted ||= cost > left;
-    if (exhausted) refuse(i, "budget_exceeded", budgetExceeded(caps).detail);
+    if (exhausted) refuse(i, "budget_exceeded", overBudget);
     else left -= cost;
   }
 
@@ -341,15 +342,14 @@ export async function admitBulk(
         return count > 0 ? limiter(g.check).limit(g.check.identifier, { rate: -count }) : null;
       }),
     );
-  await giveBackShared(refusals);
-  const giveBack = async (indices: Set<number>) => {
+  const giveBack = async (indices: { has(i: number): boolean }) => {
     await Promise.all([
       giveBackNumbers(numberTaken.filter((i) => indices.has(i))),
       giveBackShared(indices),
     ]);
   };
-  // Per-number tokens taken for recipients a later check refused.
-  await giveBackNumbers(numberTaken.filter((i) => refusals.has(i)));
+  // Tokens taken for recipients a later check refused (one request, when there are any).
+  await giveBack(refusals);
   return {
     refusals,
     release: (indices) => giveBack(new Set(indices.filter((i) => !refusals.has(i)))),
