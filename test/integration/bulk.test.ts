@@ -243,6 +243,13 @@ describe("bulk sends", () => {
     const results = batches.flatMap((b) => b.results);
     expect(results.filter((r) => r.result === "accepted")).toHaveLength(10);
     expect(results.filter((r) => r.code === "rate_limited")).toHaveLength(22);
+    // The same counter as single sends (@upstash/ratelimit's): the limit is spent for them too.
+    const single = await postJson(
+      "/v1/messages",
+      { to: ukMobiles(1, from + 40)[0], body: "One more", send_at: beyondEveryTick() },
+      tenant.auth,
+    );
+    await expectProblem(single, 429, "rate_limited");
     for (const batch of batches) {
       await api(`/v1/batches/${batch.id}/cancel`, { method: "POST", headers: tenant.auth });
     }
