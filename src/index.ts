@@ -1,7 +1,7 @@
 import { newApp } from "./app";
 import { openScope } from "./context";
 import { type Env, loadConfig, queuesOf } from "./env";
-import { consumeJobs, type DispatchJob } from "./services/dispatch-queue";
+import { consumeJobs, type DispatchJob, QUEUE_RETRY_DELAY_S } from "./services/dispatch-queue";
 import { runSchedulerTick } from "./services/scheduler";
 
 const app = newApp();
@@ -27,9 +27,12 @@ export default {
   },
 
   /**
-   * Queue consumer (both lanes): claims and sends the jobs' messages. Every job is
-   * acknowledged: a message not sent in time was given back to Postgres, where the
-   * scheduler finds it; redelivering the job would only race with that.
+   * Queue consumer (both lanes): claims and sends the jobs' messages. A batch that ran is
+   * acknowledged: a message not sent in time was given back to Postgres, where the scheduler
+   * finds it; redelivering the job would only race with that. A batch that failed (Postgres
+   * unreachable for the claim) is retried shortly: otherwise its messages would wait for the
+   * scheduler's safety net (QUEUE_SAFETY_NET_MS). A retry never sends twice: the claim skips
+   * what is leased, final, or has an attempt open.
    */
   async queue(batch, env, ctx) {
     const scope = openScope(loadConfig(env), { queue: batch.queue }, undefined, queuesOf(env));
@@ -43,8 +46,11 @@ export default {
         claimed: sent,
         ...scope.services.io,
       });
-    } finally {
       batch.ackAll();
+    } catch (error) {
+      scope.services.log.error("queue batch failed", { error: String(error) });
+      batch.retryAll({ delaySeconds: QUEUE_RETRY_DELAY_S });
+    } finally {
       ctx.waitUntil(scope.finished());
     }
   },

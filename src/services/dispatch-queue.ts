@@ -43,6 +43,9 @@ export const CONSUMER_BUDGET_MS = LEASE_MS - 30_000;
  */
 export const QUEUE_SAFETY_NET_MS = 15 * 60_000;
 
+/** A consumer batch that failed is delivered again after this long (max_retries in wrangler.toml). */
+export const QUEUE_RETRY_DELAY_S = 10;
+
 export async function enqueue(s: Services, lane: Lane, ids: string[]): Promise<void> {
   const queue = s.queues?.[lane];
   if (!queue || ids.length === 0) return;
