@@ -5,13 +5,13 @@ import { parseMoney } from "../../src/domain/pricing";
 import { consumeJobs } from "../../src/services/dispatch-queue";
 import { runSchedulerTick } from "../../src/services/scheduler";
 import {
-  ADMIN,
   api,
   expectProblem,
   getMessage,
   newTenant,
   postJson,
   setBudget,
+  setLimits,
   type TestTenant,
   usd,
   withServices,
@@ -46,6 +46,10 @@ interface Batch {
 
 const bulk = (tenant: TestTenant, body: Record<string, unknown>, headers = {}) =>
   postJson("/v1/messages/bulk", body, { ...tenant.auth, ...headers });
+
+/** Cancels what a test left scheduled. */
+const cancel = (tenant: TestTenant, batchId: string) =>
+  api(`/v1/batches/${batchId}/cancel`, { method: "POST", headers: tenant.auth });
 
 async function batchOf(tenant: TestTenant, id: string): Promise<Batch> {
   const response = await api(`/v1/batches/${id}`, { headers: tenant.auth });
@@ -111,7 +115,7 @@ describe("bulk sends", () => {
       send_at: beyondEveryTick(),
     });
     const warmBatch = (await warm.json()) as BatchAccepted;
-    await api(`/v1/batches/${warmBatch.id}/cancel`, { method: "POST", headers: tenant.auth });
+    await cancel(tenant, warmBatch.id);
     const to = ukMobiles(10_000);
     const sendAt = beyondEveryTick();
     const response = await bulk(tenant, {
@@ -140,12 +144,9 @@ describe("bulk sends", () => {
     const one = await getMessage(tenant, accepted.results[4321]?.id ?? "");
     expect(one.to).toBe(to[4321]);
 
-    const cancel = await api(`/v1/batches/${accepted.id}/cancel`, {
-      method: "POST",
-      headers: tenant.auth,
-    });
-    expect(cancel.status).toBe(200);
-    const canceled = (await cancel.json()) as Batch;
+    const canceledNow = await cancel(tenant, accepted.id);
+    expect(canceledNow.status).toBe(200);
+    const canceled = (await canceledNow.json()) as Batch;
     expect(canceled.canceled_now).toBe(10_000);
     expect(canceled.counts.canceled).toBe(10_000);
     expect(canceled.completed).toBe(true);
@@ -171,7 +172,7 @@ describe("bulk sends", () => {
       [3, "refused", "duplicate_recipient"],
       [4, "refused", "recipient_opted_out"],
     ]);
-    await api(`/v1/batches/${batch.id}/cancel`, { method: "POST", headers: tenant.auth });
+    await cancel(tenant, batch.id);
 
     // The batch's messages, listed by its id (and only by its tenant).
     const list = (who: TestTenant, query: string) =>
@@ -191,12 +192,7 @@ describe("bulk sends", () => {
 
   it("counts against the same per-number limit as single sends, both ways", async () => {
     const tenant = await newTenant();
-    const limits = await api(`/v1/admin/tenants/${tenant.id}/limits`, {
-      method: "PUT",
-      headers: { ...ADMIN, "content-type": "application/json" },
-      body: JSON.stringify({ limits: { perDestination: { perHour: 2 } } }),
-    });
-    expect(limits.status).toBe(204);
+    await setLimits(tenant, { perDestination: { perHour: 2 } });
     const [x, y] = ukMobiles(2, 60_000 + Math.floor(Math.random() * 30_000));
     const later = beyondEveryTick();
     const single = () =>
@@ -216,18 +212,13 @@ describe("bulk sends", () => {
       ["accepted", null],
     ]);
     for (const batch of [first, second]) {
-      await api(`/v1/batches/${batch.id}/cancel`, { method: "POST", headers: tenant.auth });
+      await cancel(tenant, batch.id);
     }
   });
 
   it("concurrent batches never take a shared limit past its room", async () => {
     const tenant = await newTenant();
-    const limits = await api(`/v1/admin/tenants/${tenant.id}/limits`, {
-      method: "PUT",
-      headers: { ...ADMIN, "content-type": "application/json" },
-      body: JSON.stringify({ limits: { perCountry: { perHour: 10 } } }),
-    });
-    expect(limits.status).toBe(204);
+    await setLimits(tenant, { perCountry: { perHour: 10 } });
     const from = 10_000 + Math.floor(Math.random() * 40_000);
     const batches = (await Promise.all(
       [0, 1, 2, 3].map(async (n) =>
@@ -251,7 +242,7 @@ describe("bulk sends", () => {
     );
     await expectProblem(single, 429, "rate_limited");
     for (const batch of batches) {
-      await api(`/v1/batches/${batch.id}/cancel`, { method: "POST", headers: tenant.auth });
+      await cancel(tenant, batch.id);
     }
   });
 
@@ -279,7 +270,7 @@ describe("bulk sends", () => {
     ]);
     const message = await getMessage(tenant, batch.results[0]?.id ?? "");
     expect(message.body).toBe("Hi Ada, your bill is due");
-    await api(`/v1/batches/${batch.id}/cancel`, { method: "POST", headers: tenant.auth });
+    await cancel(tenant, batch.id);
   });
 
   it("replays the first response for the same Idempotency-Key, refuses it with another body", async () => {
@@ -299,7 +290,7 @@ describe("bulk sends", () => {
     expect((await batchOf(tenant, original.id)).accepted).toBe(3);
     const other = await bulk(tenant, { ...body, body: "Twice" }, { "idempotency-key": key });
     await expectProblem(other, 422, "idempotency_key_reused");
-    await api(`/v1/batches/${original.id}/cancel`, { method: "POST", headers: tenant.auth });
+    await cancel(tenant, original.id);
   });
 
   it("erasing a recipient erases the batch's stored answer; a job never sends a message early", async () => {
@@ -324,7 +315,7 @@ describe("bulk sends", () => {
     expect(erased.status).toBe(200);
     const replay = await bulk(tenant, body, { "idempotency-key": key });
     await expectProblem(replay, 422, "idempotency_key_reused");
-    await api(`/v1/batches/${first.id}/cancel`, { method: "POST", headers: tenant.auth });
+    await cancel(tenant, first.id);
   });
 
   it("dispatches on the queue until the batch is complete", async () => {
@@ -443,7 +434,7 @@ describe("bulk sends", () => {
       send_at: beyondEveryTick(),
     });
     const probed = (await probe.json()) as BatchAccepted & { estimated_cost: string };
-    await api(`/v1/batches/${probed.id}/cancel`, { method: "POST", headers: tenant.auth });
+    await cancel(tenant, probed.id);
     const estimate = parseMoney(probed.estimated_cost);
     expect(estimate).toBeGreaterThan(0);
     await setBudget(tenant, { daily: usd(estimate * 3.5) });

@@ -7,6 +7,7 @@ import {
   expectProblem,
   newTenant,
   postJson,
+  setLimits,
   type TestTenant,
   withServices,
 } from "./support";
@@ -139,8 +140,8 @@ describe("geo permissions", () => {
 describe("SMS pumping", () => {
   it("a burst to one number range blocks the range for the tenant and emits an event", async () => {
     const tenant = await newTenant();
-    await admin(`/v1/admin/tenants/${tenant.id}/limits`, "PUT", {
-      limits: { pumping: { maxPerBucket: 3, windowSeconds: 600, blockSeconds: 900 } },
+    await setLimits(tenant, {
+      pumping: { maxPerBucket: 3, windowSeconds: 600, blockSeconds: 900 },
     });
     const hook = await postJson(
       "/v1/webhooks",

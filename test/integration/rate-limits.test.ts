@@ -1,14 +1,13 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { ADMIN, api, expectProblem, newTenant, postJson, type TestTenant } from "./support";
-
-const setLimits = async (tenant: TestTenant, limits: unknown) => {
-  const response = await api(`/v1/admin/tenants/${tenant.id}/limits`, {
-    method: "PUT",
-    headers: { "content-type": "application/json", ...ADMIN },
-    body: JSON.stringify({ limits }),
-  });
-  expect(response.status).toBe(204);
-};
+import {
+  ADMIN,
+  api,
+  expectProblem,
+  newTenant,
+  postJson,
+  setLimits,
+  type TestTenant,
+} from "./support";
 
 const send = (tenant: TestTenant, to: string, extra: Record<string, unknown> = {}) =>
   postJson("/v1/messages", { to, body: "Hello", ...extra }, tenant.auth);

@@ -138,6 +138,16 @@ export async function setBudget(tenant: TestTenant, budget: unknown): Promise<vo
   if (response.status !== 204) throw new Error(`budget not set: ${await response.text()}`);
 }
 
+/** Sets a tenant's rate-limit overrides, as an operator would. */
+export async function setLimits(tenant: TestTenant, limits: unknown): Promise<void> {
+  const response = await api(`/v1/admin/tenants/${tenant.id}/limits`, {
+    method: "PUT",
+    headers: { "content-type": "application/json", ...ADMIN },
+    body: JSON.stringify({ limits }),
+  });
+  if (response.status !== 204) throw new Error(`limits not set: ${await response.text()}`);
+}
+
 export const usd = (micros: number) => (micros / 1_000_000).toFixed(6);
 
 export const minutesFromNow = (minutes: number) => new Date(Date.now() + minutes * 60_000);
