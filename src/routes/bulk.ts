@@ -16,6 +16,7 @@ import {
   Money,
   problems,
   SenderValue,
+  sharedSendFields,
   TemplateLocale,
   TemplateVariables,
 } from "./schemas";
@@ -167,12 +168,8 @@ export function bulkRoutes(app: OpenAPIHono<AppEnv>) {
       principal,
       {
         ...input,
-        sendAt: input.send_at ? new Date(input.send_at) : undefined,
-        validUntil: input.valid_until ? new Date(input.valid_until) : undefined,
-        validitySeconds: input.validity_seconds,
+        ...sharedSendFields(input),
         maxSegments: input.max_segments,
-        smartEncoding: input.smart_encoding,
-        dlt: input.dlt && { entityId: input.dlt.entity_id, templateId: input.dlt.template_id },
       },
       idempotency,
     );

@@ -19,6 +19,7 @@ import {
   Money,
   problems,
   SenderValue,
+  sharedSendFields,
   TemplateLocale,
   TemplateVariables,
 } from "./schemas";
@@ -300,26 +301,20 @@ export function messageRoutes(app: OpenAPIHono<AppEnv>) {
           locale: input.locale,
         })
       : null;
-    const dlt = dltFor(
-      input.dlt && { entityId: input.dlt.entity_id, templateId: input.dlt.template_id },
-      templated?.dltTemplateId,
-    );
+    const shared = sharedSendFields(input);
     const result = await acceptMessage(
       s,
       principal,
       {
         ...input,
+        ...shared,
         body: templated?.body ?? input.body ?? "",
         type: input.type ?? templated?.type ?? "transactional",
-        validitySeconds: input.validity_seconds,
-        sendAt: input.send_at ? new Date(input.send_at) : undefined,
-        validUntil: input.valid_until ? new Date(input.valid_until) : undefined,
         recipientTimeZone: input.recipient_timezone,
         maxSegments: segmentLimit(input.max_segments, templated?.maxSegments),
-        smartEncoding: input.smart_encoding,
         endUserIp: input.end_user_ip,
         endUserId: input.end_user_id,
-        dlt,
+        dlt: dltFor(shared.dlt, templated?.dltTemplateId),
       },
       idempotency,
       wait,

@@ -109,3 +109,20 @@ export const Dlt = z
   })
   .strict()
   .optional();
+
+/** The fields a single send and a bulk send share, as the send services name them. */
+export function sharedSendFields(input: {
+  send_at?: string | undefined;
+  valid_until?: string | undefined;
+  validity_seconds?: number | undefined;
+  smart_encoding?: boolean | undefined;
+  dlt?: z.infer<typeof Dlt>;
+}) {
+  return {
+    sendAt: input.send_at ? new Date(input.send_at) : undefined,
+    validUntil: input.valid_until ? new Date(input.valid_until) : undefined,
+    validitySeconds: input.validity_seconds,
+    smartEncoding: input.smart_encoding,
+    dlt: input.dlt && { entityId: input.dlt.entity_id, templateId: input.dlt.template_id },
+  };
+}
