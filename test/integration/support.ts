@@ -128,25 +128,23 @@ export async function sandboxAccepted(messageId: string): Promise<number> {
   return Number((await redis().get<number>(sandboxLedgerKey(messageId))) ?? 0);
 }
 
-/** Sets a tenant's spend caps (USD strings), as an operator would. */
-export async function setBudget(tenant: TestTenant, budget: unknown): Promise<void> {
-  const response = await api(`/v1/admin/tenants/${tenant.id}/budget`, {
+/** An operator's PUT of one of a tenant's settings (`budget`, `limits`). */
+async function putTenantSetting(tenant: TestTenant, setting: "budget" | "limits", value: unknown) {
+  const response = await api(`/v1/admin/tenants/${tenant.id}/${setting}`, {
     method: "PUT",
     headers: { "content-type": "application/json", ...ADMIN },
-    body: JSON.stringify({ budget }),
+    body: JSON.stringify({ [setting]: value }),
   });
-  if (response.status !== 204) throw new Error(`budget not set: ${await response.text()}`);
+  if (response.status !== 204) throw new Error(`${setting} not set: ${await response.text()}`);
 }
 
-/** Sets a tenant's rate-limit overrides, as an operator would. */
-export async function setLimits(tenant: TestTenant, limits: unknown): Promise<void> {
-  const response = await api(`/v1/admin/tenants/${tenant.id}/limits`, {
-    method: "PUT",
-    headers: { "content-type": "application/json", ...ADMIN },
-    body: JSON.stringify({ limits }),
-  });
-  if (response.status !== 204) throw new Error(`limits not set: ${await response.text()}`);
-}
+/** Sets a tenant's spend caps (USD strings). */
+export const setBudget = (tenant: TestTenant, budget: unknown) =>
+  putTenantSetting(tenant, "budget", budget);
+
+/** Sets a tenant's rate-limit overrides. */
+export const setLimits = (tenant: TestTenant, limits: unknown) =>
+  putTenantSetting(tenant, "limits", limits);
 
 export const usd = (micros: number) => (micros / 1_000_000).toFixed(6);
 
