@@ -479,9 +479,11 @@ describe("bulk sends", () => {
   });
 
   describe("Africa's Talking's multi-recipient call", () => {
-    async function settledAttempts(tenant: TestTenant, ids: string[]) {
+    /** A batch's messages once their first attempt has an outcome. */
+    async function settledAttempts(tenant: TestTenant, response: Response) {
+      const accepted = (await response.json()) as BatchAccepted;
       return Promise.all(
-        ids.map(async (id) => {
+        accepted.results.map(async ({ id = "" }) => {
           for (;;) {
             const message = await getMessage(tenant, id);
             if (message.attempts[0]?.outcome) return message;
@@ -504,11 +506,7 @@ describe("bulk sends", () => {
         recipients: numbers.map((to) => ({ to })),
         body: "Habari, one call for all",
       });
-      const accepted = (await response.json()) as BatchAccepted;
-      const messages = await settledAttempts(
-        tenant,
-        accepted.results.map((r) => r.id ?? ""),
-      );
+      const messages = await settledAttempts(tenant, response);
       expect(messages.map((m) => m.attempts.map((a) => [a.provider, a.outcome]))).toEqual(
         numbers.map(() => [["africastalking", "accepted"]]),
       );
@@ -534,11 +532,7 @@ describe("bulk sends", () => {
           { to: numbers[1], variables: { name: "Baraka" } },
         ],
       });
-      const accepted = (await response.json()) as BatchAccepted;
-      await settledAttempts(
-        tenant,
-        accepted.results.map((r) => r.id ?? ""),
-      );
+      await settledAttempts(tenant, response);
       expect(await fakeCallsTo(numbers)).toHaveLength(2);
     });
 
@@ -550,11 +544,7 @@ describe("bulk sends", () => {
         recipients: numbers.map((to) => ({ to })),
         body: "Habari, slowly",
       });
-      const accepted = (await response.json()) as BatchAccepted;
-      const messages = await settledAttempts(
-        tenant,
-        accepted.results.map((r) => r.id ?? ""),
-      );
+      const messages = await settledAttempts(tenant, response);
       // Unknown: never sent again, to this provider or another.
       expect(
         messages.map((m) => m.attempts.map((a) => [a.provider, a.outcome, a.error_code])),
